@@ -1,0 +1,81 @@
+"""Parameter validation: every error names the parameter and its allowed range."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+__all__ = ["as_generator", "check_choice", "check_int", "check_real", "kernel_seed"]
+
+
+def _fmt_range(low, high, low_open, high_open) -> str:
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"{left}{lo}, {hi}{right}"
+
+
+def check_real(
+    name: str,
+    value,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a float, or raise ``ValueError`` if it is not a finite real in range.
+
+    The interval is closed unless ``low_open`` / ``high_open`` say otherwise; ``None``
+    means unbounded on that side.
+    """
+    allowed = _fmt_range(low, high, low_open or low is None, high_open or high is None)
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number in {allowed}, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        raise ValueError(f"{name} must lie in {allowed}, got {value!r}")
+    return value
+
+
+def check_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` if it is not an integer in [low, high]."""
+    allowed = _fmt_range(low, high, low is None, high is None)
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer in {allowed}, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be an integer in {allowed}, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> object:
+    """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
+    choices = tuple(choices)
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def as_generator(seed=None):
+    """Turn ``seed`` (``None``, an int, or a ``numpy.random.Generator``) into a Generator.
+
+    A Generator is returned as it is, so a caller can thread one stream through
+    several functions; an int gives a reproducible stream; ``None`` fresh entropy.
+    """
+    import numpy as np
+
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, Integral) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.default_rng(seed)
+    raise ValueError(f"seed must be None, a non-negative integer or a numpy Generator, got {seed!r}")
+
+
+def kernel_seed(rng) -> int:
+    """An integer seed for a numba kernel, drawn from ``rng`` (see :func:`as_generator`)."""
+    return int(as_generator(rng).integers(0, 2**31 - 1))
