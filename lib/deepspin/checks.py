@@ -42,7 +42,7 @@ def check_real(
 
 
 def check_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
-    """Return ``value`` as an int, or raise ``ValueError`` if it is not an integer in [low, high]."""
+    """Return ``value`` as an int; raise ``ValueError`` unless it is an integer in [low, high]."""
     allowed = _fmt_range(low, high, low is None, high is None)
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ValueError(f"{name} must be an integer in {allowed}, got {value!r}")
@@ -73,7 +73,9 @@ def as_generator(seed=None):
         return seed
     if seed is None or (isinstance(seed, Integral) and not isinstance(seed, bool) and seed >= 0):
         return np.random.default_rng(seed)
-    raise ValueError(f"seed must be None, a non-negative integer or a numpy Generator, got {seed!r}")
+    raise ValueError(
+        f"seed must be None, a non-negative integer or a numpy Generator, got {seed!r}"
+    )
 
 
 def kernel_seed(rng) -> int:

@@ -1,0 +1,540 @@
+"""The Gardner volume of the perceptron: replica theory and independent checks.
+
+A perceptron with weights ``w ∈ R^N`` stores ``P = αN`` random patterns ``ξ^μ`` with
+random labels ``y^μ = ±1`` at margin ``κ`` if every stability
+``Δ^μ = y^μ w·ξ^μ / |w|`` exceeds ``κ`` (for weights on the sphere ``|w|² = N`` this
+is ``y^μ w·ξ^μ/√N``). Because the inputs are symmetric the
+labels can be absorbed into the patterns, so the code works with signed patterns.
+
+Replica theory (chapter ``gardner``; Gardner 1988, Gardner & Derrida 1988):
+
+* energetic term, eq. (gardner-energy): ``E(q) = ∫Dz ln H(u)``, ``u = (κ − √q z)/√(1−q)``;
+* its kernel, eq. (gardner-kernel): ``K(q) = ∫Dz [G(u)/H(u)]²`` with ``E'(q) = −K/(2(1−q))``;
+* spherical weights, eq. (gardner-rs): ``q/(1−q) = α K(q)``,
+  free entropy ``s = ½ ln(1−q) + q/(2(1−q)) + α E(q)``;
+* capacity, eq. (gardner-capacity): ``α_c(κ) = 1/[(1+κ²) Φ(κ) + κ G(κ)]``, 2 at κ = 0;
+* Ising weights, eq. (gardner-ising): ``q = ∫Dz tanh²(√q̂ z)``, ``q̂ = α K(q)/(1−q)``,
+  ``s = −½ q̂ (1−q) + ∫Dz ln 2cosh(√q̂ z) + α E(q)``.
+
+Independent checks: exact enumeration of Ising-weight solutions (numba, Gray code)
+and the empirical capacity of spherical weights from linear and quadratic programming.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+from numpy.polynomial.legendre import leggauss
+from scipy.optimize import brentq, linprog, nnls
+from scipy.special import gammaln, logsumexp, ndtr
+
+from deepspin.checks import as_generator, check_choice, check_int, check_real
+from deepspin.gauss import G, G_over_H, log_H, split_gauss_nodes
+from deepspin.results import SolverResult, warn_if_not_converged
+
+__all__ = [
+    "RSSolution",
+    "capacity_rs",
+    "capacity_samples",
+    "count_solutions",
+    "count_solutions_numpy",
+    "cover_probability",
+    "energy_kernel",
+    "energy_term",
+    "entropy_rs",
+    "is_separable_lp",
+    "ising_entropy_zero",
+    "max_stability",
+    "random_patterns",
+    "solve_rs",
+]
+
+_Q_MAX = 1.0 - 1e-13
+
+
+class RSSolution(NamedTuple):
+    """Replica-symmetric saddle point: overlap ``q``, conjugate ``qhat``, free entropy ``entropy``.
+
+    For spherical weights ``entropy`` is ln(volume fraction of the sphere)/N and
+    ``qhat`` is ``q/(1−q)²``; for Ising weights it is ln(number of solutions)/N.
+    """
+
+    q: float
+    qhat: float
+    entropy: float
+
+
+def _u(q, z, kappa):
+    return (kappa - np.sqrt(q)[..., None] * z) / np.sqrt(1.0 - q)[..., None]
+
+
+def _energy_nodes(q, kappa, n):
+    # ln H(u) and (G/H)(u) have a boundary layer of width ~√(1−q) at z = κ/√q.
+    breakpoint = kappa / np.sqrt(np.maximum(q, 1e-300))
+    breakpoint = np.clip(breakpoint, -30.0, 30.0)
+    return split_gauss_nodes(breakpoint, n)
+
+
+def _check_q(q):
+    q = np.asarray(q, dtype=float)
+    if np.any(~np.isfinite(q)) or np.any(q < 0.0) or np.any(q >= 1.0):
+        raise ValueError(f"q must lie in [0, 1), got {q!r}")
+    return q
+
+
+def energy_term(q, kappa: float = 0.0, n: int = 128):
+    """Energetic term ``E(q) = ∫Dz ln H((κ − √q z)/√(1−q))``, eq. (gardner-energy).
+
+    Parameters
+    ----------
+    q : float or array_like
+        Overlap(s) in [0, 1).
+    kappa : float
+        Margin κ.
+    n : int
+        Legendre nodes on each side of the kink at ``z = κ/√q``.
+
+    Returns
+    -------
+    float or ndarray with the shape of ``q``
+    """
+    q = _check_q(q)
+    kappa = check_real("kappa", kappa)
+    z, w = _energy_nodes(q, kappa, n)
+    return np.sum(w * log_H(_u(q, z, kappa)), axis=-1)
+
+
+def energy_kernel(q, kappa: float = 0.0, n: int = 128):
+    """Kernel ``K(q) = ∫Dz [G(u)/H(u)]²``, eq. (gardner-kernel); ``E'(q) = −K(q)/(2(1−q))``.
+
+    ``K(0) = [G(κ)/H(κ)]²`` (2/π at κ = 0) and ``(1−q) K(q) → ∫_{−κ}^∞ Dt (t+κ)²`` as q → 1.
+    """
+    q = _check_q(q)
+    kappa = check_real("kappa", kappa)
+    z, w = _energy_nodes(q, kappa, n)
+    return np.sum(w * G_over_H(_u(q, z, kappa)) ** 2, axis=-1)
+
+
+def capacity_rs(kappa=0.0):
+    """Gardner capacity of spherical weights, eq. (gardner-capacity).
+
+    ``α_c(κ) = 1 / ∫_{−κ}^∞ Dt (t + κ)² = 1 / [(1 + κ²) Φ(κ) + κ G(κ)]``; ``α_c(0) = 2``.
+    """
+    kappa = np.asarray(kappa, dtype=float)
+    if np.any(~np.isfinite(kappa)):
+        raise ValueError(f"kappa must be finite, got {kappa!r}")
+    value = 1.0 / ((1.0 + kappa**2) * ndtr(kappa) + kappa * G(kappa))
+    return float(value) if value.ndim == 0 else value
+
+
+def _ising_terms(qhat, n=96):
+    """``(∫Dz tanh²(a z), ∫Dz ln 2cosh(a z))`` with ``a = √q̂``, accurate for any q̂ ≥ 0.
+
+    Written as ``1 − ∫Dz sech²(a z)`` and ``a√(2/π) + ∫Dz ln(1 + e^{−2a|z|})``: the
+    remaining integrands live on |z| ≲ 1/a, so for a > 1 they are integrated in
+    y = a z, where ``∫Dz f(a z) = ∫dy G(y/a) f(y)/a`` and f decays like e^{−2|y|}.
+    """
+    a = np.sqrt(qhat)
+    if a <= 1.0:
+        z, w = split_gauss_nodes(0.0, n)
+        y, weights = a * z, w
+    else:
+        x, wl = leggauss(n)
+        y = np.concatenate([2.5 * (x + 1.0), 17.5 * (x + 1.0) + 5.0])  # [0, 5] ∪ [5, 40]
+        weights = 2.0 * np.concatenate([2.5 * wl, 17.5 * wl]) * G(y / a) / a  # even integrand
+    sech2 = 1.0 / np.cosh(np.minimum(np.abs(y), 350.0)) ** 2
+    tanh2 = 1.0 - float(np.sum(weights * sech2))
+    log2cosh = a * np.sqrt(2.0 / np.pi) + float(
+        np.sum(weights * np.log1p(np.exp(-2.0 * np.abs(y))))
+    )
+    return tanh2, log2cosh
+
+
+def entropy_rs(alpha, q, kappa=0.0, weights="spherical", qhat=None):
+    """RS free entropy at given order parameters (not extremised), eqs. (gardner-rs, -ising).
+
+    Parameters
+    ----------
+    alpha : float
+        Patterns per weight α ≥ 0.
+    q : float
+        Overlap in [0, 1).
+    kappa : float
+        Margin.
+    weights : {"spherical", "ising"}
+    qhat : float, optional
+        Conjugate overlap (Ising weights only; required there).
+    """
+    alpha = check_real("alpha", alpha, 0.0)
+    weights = check_choice("weights", weights, ("spherical", "ising"))
+    q = float(_check_q(q))
+    energy = alpha * float(energy_term(q, kappa))
+    if weights == "spherical":
+        return float(0.5 * np.log1p(-q) + 0.5 * q / (1.0 - q) + energy)
+    if qhat is None:
+        raise ValueError("qhat must be given for weights='ising'")
+    qhat = check_real("qhat", qhat, 0.0)
+    _, log2cosh = _ising_terms(qhat)
+    return float(-0.5 * qhat * (1.0 - q) + log2cosh + energy)
+
+
+def _solve_spherical(alpha, kappa, tol, max_iter):
+    if alpha == 0.0:
+        return SolverResult(RSSolution(0.0, 0.0, 0.0), True, 0, 0.0)
+
+    # q − α(1−q)K(q): smooth on [0, 1], unlike q/(1−q) − αK(q) which diverges at q → 1.
+    def gap(q):
+        return q - alpha * (1.0 - q) * float(energy_kernel(q, kappa))
+
+    if gap(_Q_MAX) <= 0.0:
+        raise ValueError(
+            f"alpha must lie below the capacity alpha_c(kappa={kappa:g}) = "
+            f"{capacity_rs(kappa):.6g} for spherical weights, got {alpha!r}"
+        )
+    q, info = brentq(
+        gap,
+        0.0,
+        _Q_MAX,
+        xtol=tol,
+        rtol=4 * np.finfo(float).eps,
+        maxiter=max_iter,
+        full_output=True,
+        disp=False,
+    )
+    residual = abs(gap(q))
+    s = entropy_rs(alpha, q, kappa, "spherical")
+    result = SolverResult(
+        RSSolution(q, q / (1.0 - q) ** 2, s), bool(info.converged), int(info.iterations), residual
+    )
+    return result
+
+
+def _solve_ising(alpha, kappa, tol, max_iter):
+    if alpha == 0.0:
+        return SolverResult(RSSolution(0.0, 0.0, np.log(2.0)), True, 0, 0.0)
+
+    def qhat_of(q):
+        return alpha * float(energy_kernel(q, kappa)) / (1.0 - q)
+
+    # q ↦ ∫Dz tanh²(√q̂(q) z) − q is positive at q = 0 and negative near q = 1 below the
+    # RS capacity; Brent's method needs ~10 evaluations where damped iteration needs
+    # hundreds close to the Krauth–Mézard point.
+    def gap(q):
+        return _ising_terms(qhat_of(q))[0] - q
+
+    q_hi = 1.0 - 1e-10
+    if gap(q_hi) >= 0.0:
+        raise ValueError(
+            f"alpha must lie below the RS capacity of Ising weights at kappa={kappa:g} "
+            f"(4/π ≈ 1.273 at κ = 0) with q < 1 − 1e-4, got {alpha!r}"
+        )
+    q, info = brentq(gap, 0.0, q_hi, xtol=tol, maxiter=max_iter, full_output=True, disp=False)
+    qhat = qhat_of(q)
+    s = entropy_rs(alpha, q, kappa, "ising", qhat)
+    return SolverResult(
+        RSSolution(q, qhat, s), bool(info.converged), int(info.iterations), abs(gap(q))
+    )
+
+
+def solve_rs(alpha, kappa=0.0, weights="spherical", tol=1e-12, max_iter=500):
+    """Replica-symmetric saddle point of the Gardner volume.
+
+    Spherical weights solve ``q = α(1−q)K(q)`` (eq. gardner-rs), Ising weights
+    ``q = ∫Dz tanh²(√q̂ z)`` with ``q̂ = αK(q)/(1−q)`` (eq. gardner-ising), both by
+    Brent's method for q on [0, 1).
+
+    Parameters
+    ----------
+    alpha : float
+        Patterns per weight; for spherical weights it must lie below ``capacity_rs(kappa)``.
+    kappa : float
+        Margin κ ≥ 0.
+    weights : {"spherical", "ising"}
+    tol : float
+        Absolute tolerance on q.
+    max_iter : int
+
+    Returns
+    -------
+    SolverResult
+        ``value`` is an :class:`RSSolution`; ``residual`` is the absolute value of the
+        equation's two sides' difference at the returned q. Warns if not converged.
+    """
+    alpha = check_real("alpha", alpha, 0.0)
+    kappa = check_real("kappa", kappa, 0.0)
+    weights = check_choice("weights", weights, ("spherical", "ising"))
+    tol = check_real("tol", tol, 0.0, 1.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, 1)
+    if weights == "spherical":
+        result = _solve_spherical(alpha, kappa, tol, max_iter)
+    else:
+        result = _solve_ising(alpha, kappa, tol, max_iter)
+    return warn_if_not_converged(result, f"solve_rs(alpha={alpha:g}, weights={weights!r})")
+
+
+def ising_entropy_zero(kappa=0.0, bracket=(0.3, 1.25), tol=1e-10):
+    """The α at which the RS entropy of Ising weights vanishes.
+
+    At κ = 0 this is ≈ 0.833, the capacity found by Krauth & Mézard (1989) with one
+    step of replica symmetry breaking, below the RS capacity 4/π (Gardner & Derrida 1988).
+    """
+    kappa = check_real("kappa", kappa, 0.0)
+
+    def s(alpha):
+        return solve_rs(alpha, kappa, "ising").value.entropy
+
+    alpha, info = brentq(s, *bracket, xtol=tol, full_output=True, disp=False)
+    return SolverResult(alpha, bool(info.converged), int(info.iterations), abs(s(alpha)))
+
+
+# ---------------------------------------------------------------- patterns
+
+
+def random_patterns(n, p, n_samples=1, kind="binary", seed=None):
+    """Signed patterns ``y^μ ξ^μ`` of shape (n_samples, p, n).
+
+    ``kind="binary"`` gives ±1 entries (int8); ``"gaussian"`` standard normal (float64),
+    for which P random patterns are in general position with probability one.
+    """
+    n = check_int("n", n, 1)
+    p = check_int("p", p, 0)
+    n_samples = check_int("n_samples", n_samples, 1)
+    kind = check_choice("kind", kind, ("binary", "gaussian"))
+    rng = as_generator(seed)
+    if kind == "binary":
+        return (2 * rng.integers(0, 2, size=(n_samples, p, n)) - 1).astype(np.int8)
+    return rng.standard_normal((n_samples, p, n))
+
+
+# ---------------------------------------------------------------- exact enumeration
+
+
+@njit(cache=True)
+def _count_one_jit(patterns, threshold, counts):
+    # Gray code: consecutive configurations differ by one flip, so every field
+    # is updated in O(1) and a configuration costs O(P) instead of O(NP).
+    p, n = patterns.shape
+    w = -np.ones(n, dtype=np.int64)
+    fields = np.empty(p, dtype=np.int64)
+    for mu in range(p):
+        s = 0
+        for i in range(n):
+            s += w[i] * patterns[mu, i]
+        fields[mu] = s
+    total = 1 << n
+    for k in range(total):
+        if k > 0:
+            j = 0
+            while not (k >> j) & 1:
+                j += 1
+            w[j] = -w[j]
+            step = 2 * w[j]
+            for mu in range(p):
+                fields[mu] += step * patterns[mu, j]
+        # first violated pattern: the configuration solves exactly the first `first` patterns
+        first = p
+        for mu in range(p):
+            if fields[mu] <= threshold:
+                first = mu
+                break
+        counts[first] += 1
+
+
+@njit(cache=True, parallel=True)
+def _count_batch_jit(patterns, threshold, counts):
+    for s in prange(patterns.shape[0]):
+        _count_one_jit(patterns[s], threshold, counts[s])
+
+
+def _threshold(n, kappa):
+    # Δ = w·ξ/√N > κ  ⇔  w·ξ > κ√N; the integer field makes this w·ξ > floor(κ√N).
+    return int(np.floor(kappa * np.sqrt(n) + 1e-12))
+
+
+def _cumulative_counts(first_failure):
+    # number of configurations solving the first P patterns = #{first failure ≥ P}
+    return np.cumsum(first_failure[..., ::-1], axis=-1)[..., ::-1]
+
+
+def count_solutions(patterns, kappa=0.0):
+    """Exact number of Ising weight vectors solving the first P patterns, for every P.
+
+    Enumerates all ``2^N`` weight vectors ``w ∈ {±1}^N`` (Gray code, numba, parallel
+    over samples) and records, for each, the first pattern it violates, which gives
+    the counts for all prefixes ``P = 0 … P_max`` in one pass.
+
+    Parameters
+    ----------
+    patterns : array_like of int, shape (P_max, N) or (n_samples, P_max, N)
+        Signed ±1 patterns (labels absorbed), e.g. from :func:`random_patterns`.
+    kappa : float
+        Margin: a pattern is solved when ``w·ξ/√N > κ``. Use odd N at κ = 0 so that
+        no field is exactly zero.
+
+    Returns
+    -------
+    ndarray of int64, shape (P_max + 1,) or (n_samples, P_max + 1)
+        Entry P is the number of solutions of the first P patterns (entry 0 is 2^N).
+    """
+    patterns = np.asarray(patterns)
+    kappa = check_real("kappa", kappa, 0.0)
+    if patterns.ndim not in (2, 3) or not np.all(np.abs(patterns) == 1):
+        raise ValueError("patterns must be a ±1 array of shape (P, N) or (n_samples, P, N)")
+    single = patterns.ndim == 2
+    batch = np.ascontiguousarray(patterns[None] if single else patterns, dtype=np.int64)
+    n = check_int("N (patterns.shape[-1])", batch.shape[-1], 1, 40)
+    first = np.zeros((batch.shape[0], batch.shape[1] + 1), dtype=np.int64)
+    _count_batch_jit(batch, _threshold(n, kappa), first)
+    counts = _cumulative_counts(first)
+    return counts[0] if single else counts
+
+
+def count_solutions_numpy(patterns, kappa=0.0, chunk=1 << 16):
+    """Plain-numpy version of :func:`count_solutions` for one sample (the baseline).
+
+    Builds every configuration as a ±1 matrix in chunks and computes all fields with
+    one matrix product per chunk.
+    """
+    patterns = np.asarray(patterns, dtype=np.int64)
+    p, n = patterns.shape
+    threshold = _threshold(n, check_real("kappa", kappa, 0.0))
+    bits = np.arange(n)
+    first = np.zeros(p + 1, dtype=np.int64)
+    for start in range(0, 1 << n, chunk):
+        k = np.arange(start, min(start + chunk, 1 << n))
+        w = 2 * ((k[:, None] >> bits) & 1) - 1
+        violated = (w @ patterns.T) <= threshold
+        idx = np.where(violated.any(axis=1), violated.argmax(axis=1), p)
+        first += np.bincount(idx, minlength=p + 1)
+    return _cumulative_counts(first)
+
+
+# ---------------------------------------------------------------- spherical weights: programming
+
+
+def is_separable_lp(patterns):
+    """Linear-programming feasibility at κ = 0: is there ``w`` with ``ξ^μ·w ≥ 1`` for all μ?
+
+    Solved with scipy's HiGHS as ``max t`` subject to ``ξ^μ·w ≥ t`` in the box
+    ``|w_i| ≤ 1``; separable iff ``t* > 0``. For κ = 0 the constraint is homogeneous,
+    so this is exactly the question whether the patterns can be stored.
+    """
+    a = np.asarray(patterns, dtype=float)
+    if a.ndim != 2:
+        raise ValueError("patterns must have shape (P, N)")
+    if a.shape[0] == 0:
+        return True
+    # The bounded form (max t with ξ^μ·w ≥ t, |w_i| ≤ 1, t ≤ 1) is always feasible and
+    # bounded, so HiGHS returns an optimum instead of an infeasibility certificate,
+    # which it occasionally fails to produce for patterns at the edge of separability.
+    p, n = a.shape
+    cost = np.zeros(n + 1)
+    cost[-1] = -1.0
+    a_ub = np.hstack([-a, np.ones((p, 1))])
+    bounds = [(-1.0, 1.0)] * n + [(None, 1.0)]
+    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(p), bounds=bounds, method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"HiGHS failed: {res.message}")
+    return bool(-res.fun > 1e-9)
+
+
+def max_stability(patterns):
+    """Largest achievable minimal stability ``κ_max = max_w min_μ ξ^μ·w/|w|``.
+
+    Equivalent to the minimum-norm ``w`` with ``ξ^μ·w ≥ 1`` (a hard-margin SVM through
+    the origin): ``κ_max = 1/|w_min|``. Solved exactly as a least-distance programme
+    reduced to non-negative least squares (Lawson & Hanson 1974, ch. 23). Returns
+    ``-inf`` when the patterns are not separable (κ_max ≤ 0).
+    """
+    a = np.asarray(patterns, dtype=float)
+    if a.ndim != 2:
+        raise ValueError("patterns must have shape (P, N)")
+    p, n = a.shape
+    if p == 0:
+        return np.inf
+    e = np.vstack([a.T, np.ones((1, p))])
+    f = np.zeros(n + 1)
+    f[-1] = 1.0
+    u, _ = nnls(e, f, maxiter=50 * (p + n))
+    r = e @ u - f
+    if np.linalg.norm(r) < 1e-10:
+        return -np.inf
+    w = -r[:n] / r[-1]
+    return float(np.min(a @ w) / np.linalg.norm(w))
+
+
+def capacity_samples(n, kappa=0.0, n_samples=20, alpha_max=None, method="qp", seed=None):
+    """Empirical storage capacity ``P*`` of spherical weights for independent samples.
+
+    Each sample is a sequence of Gaussian patterns; ``P*`` is the largest P such that
+    the first P patterns can be stored at margin κ, found by bisection in P (storability
+    is monotone in P). ``E[P*]/N`` estimates α_c(κ) at size N.
+
+    Parameters
+    ----------
+    n : int
+        Input dimension N.
+    kappa : float
+        Margin κ ≥ 0.
+    n_samples : int
+    alpha_max : float, optional
+        Longest sequence, in units of N (default ``2 α_c(κ) + 2``).
+    method : {"lp", "qp"}
+        ``"lp"``: HiGHS feasibility (κ = 0 only, where the constraints are homogeneous);
+        ``"qp"``: :func:`max_stability` ≥ κ (any κ; the margin condition involves |w|
+        and is a second-order cone, not a linear, constraint).
+    seed : int, Generator or None
+
+    Returns
+    -------
+    ndarray of int, shape (n_samples,)
+    """
+    n = check_int("n", n, 1)
+    kappa = check_real("kappa", kappa, 0.0)
+    n_samples = check_int("n_samples", n_samples, 1)
+    method = check_choice("method", method, ("lp", "qp"))
+    if method == "lp" and kappa != 0.0:
+        raise ValueError(f"method='lp' needs kappa = 0 (homogeneous constraints), got {kappa!r}")
+    if alpha_max is None:
+        alpha_max = 2.0 * capacity_rs(kappa) + 2.0
+    alpha_max = check_real("alpha_max", alpha_max, 0.0, low_open=True)
+    p_max = max(int(np.ceil(alpha_max * n)), 1)
+    rng = as_generator(seed)
+
+    def storable(pats):
+        return is_separable_lp(pats) if method == "lp" else max_stability(pats) >= kappa
+
+    out = np.empty(n_samples, dtype=np.int64)
+    for s in range(n_samples):
+        pats = rng.standard_normal((p_max, n))
+        lo, hi = 0, p_max + 1  # storable(lo) is True; storable(hi) is False (or beyond range)
+        if storable(pats):
+            out[s] = p_max
+            continue
+        hi = p_max
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if storable(pats[:mid]):
+                lo = mid
+            else:
+                hi = mid
+        out[s] = lo
+    return out
+
+
+def cover_probability(p, n):
+    """Probability that P Gaussian patterns in N dimensions are separable at κ = 0 (Cover 1965).
+
+    ``C(P, N)/2^P = 2^{1−P} Σ_{k<N} binom(P−1, k)``; exactly 1 for P ≤ N and 1/2 at P = 2N.
+    """
+    p = np.atleast_1d(np.asarray(p, dtype=np.int64))
+    n = check_int("n", n, 1)
+    out = np.ones(p.shape, dtype=float)
+    for idx, pp in enumerate(p):
+        if pp > n:
+            k = np.arange(n)
+            log_binom = gammaln(pp) - gammaln(k + 1) - gammaln(pp - k)
+            out[idx] = min(1.0, float(np.exp(logsumexp(log_binom) + (1 - pp) * np.log(2.0))))
+    return out if out.size > 1 else float(out[0])

@@ -1,0 +1,173 @@
+"""Tests for deepspin.perceptron: replica formulas, enumeration, programming capacity."""
+
+import itertools
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import integrate
+
+from deepspin import perceptron as pc
+from deepspin.gauss import G, G_over_H, log_H
+
+QUAD_RTOL = 1e-9
+FD_RTOL = 1e-6
+
+
+def _energy_quad(q, kappa):
+    b = kappa / np.sqrt(q)
+
+    def f(z):
+        return G(z) * log_H((kappa - np.sqrt(q) * z) / np.sqrt(1 - q))
+
+    return integrate.quad(f, -40, b, limit=400)[0] + integrate.quad(f, b, 40, limit=400)[0]
+
+
+@pytest.mark.parametrize(("q", "kappa"), [(1e-4, 0.0), (0.3, 0.0), (0.9, 0.5), (0.999, 1.0)])
+def test_energy_term_against_adaptive_quadrature(q, kappa):
+    assert_allclose(pc.energy_term(q, kappa), _energy_quad(q, kappa), rtol=QUAD_RTOL)
+
+
+@pytest.mark.parametrize(("q", "kappa"), [(0.2, 0.0), (0.6, 0.3), (0.95, 1.0)])
+def test_kernel_is_derivative_of_energy(q, kappa):
+    h = 1e-5 * (1 - q)
+    fd = (pc.energy_term(q + h, kappa) - pc.energy_term(q - h, kappa)) / (2 * h)
+    assert_allclose(-pc.energy_kernel(q, kappa) / (2 * (1 - q)), fd, rtol=FD_RTOL)
+
+
+def test_kernel_limits():
+    for kappa in (0.0, 0.7):
+        assert_allclose(pc.energy_kernel(0.0, kappa), G_over_H(kappa) ** 2, rtol=1e-12)
+        # (1-q) K(q) -> 1/alpha_c(kappa) as q -> 1
+        q = 1 - 1e-9
+        assert_allclose((1 - q) * pc.energy_kernel(q, kappa), 1 / pc.capacity_rs(kappa), rtol=1e-3)
+    assert_allclose(pc.energy_kernel(0.0, 0.0), 2 / np.pi, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kappa", [0.0, 0.5, 1.0, 2.0])
+def test_capacity_closed_form(kappa):
+    integral = integrate.quad(lambda t: G(t) * (t + kappa) ** 2, -kappa, np.inf)[0]
+    assert_allclose(pc.capacity_rs(kappa), 1 / integral, rtol=1e-10)
+    assert pc.capacity_rs(0.0) == pytest.approx(2.0, rel=1e-14)
+
+
+def test_spherical_rs_stationary_and_envelope():
+    alpha, kappa = 1.2, 0.3
+    sol = pc.solve_rs(alpha, kappa).value
+    h = 1e-6
+    ds_dq = (pc.entropy_rs(alpha, sol.q + h, kappa) - pc.entropy_rs(alpha, sol.q - h, kappa)) / (
+        2 * h
+    )
+    assert abs(ds_dq) < 1e-7
+    # envelope theorem: ds/dα = E(q*)
+    up = pc.solve_rs(alpha + 1e-5, kappa).value.entropy
+    down = pc.solve_rs(alpha - 1e-5, kappa).value.entropy
+    assert_allclose((up - down) / 2e-5, pc.energy_term(sol.q, kappa), rtol=FD_RTOL)
+
+
+def test_spherical_rs_limits():
+    # small α: q ≈ α K(0) = 2α/π, s ≈ α ln H(κ) (annealed)
+    sol = pc.solve_rs(1e-4).value
+    assert_allclose(sol.q, 2e-4 / np.pi, rtol=1e-3)
+    assert_allclose(sol.entropy, 1e-4 * np.log(0.5), rtol=1e-3)
+    # q → 1 at the capacity, and the entropy diverges to −∞
+    qs = [pc.solve_rs(a).value.q for a in (1.9, 1.99, 1.999)]
+    assert qs[0] < qs[1] < qs[2] and qs[2] > 0.999
+    with pytest.raises(ValueError, match="alpha must lie below the capacity"):
+        pc.solve_rs(2.01)
+
+
+def test_ising_rs_and_krauth_mezard_point():
+    zero = pc.solve_rs(0.0, weights="ising").value
+    assert_allclose(zero.entropy, np.log(2))
+    sol = pc.solve_rs(0.5, weights="ising").value
+    # stationarity in q and q̂
+    h = 1e-6
+    for dq, dqh in ((h, 0), (0, h)):
+        up = pc.entropy_rs(0.5, sol.q + dq, 0.0, "ising", sol.qhat + dqh)
+        down = pc.entropy_rs(0.5, sol.q - dq, 0.0, "ising", sol.qhat - dqh)
+        assert abs(up - down) / (2 * h) < 1e-6
+    # Krauth & Mézard (1989): the RS entropy vanishes at α ≈ 0.833 for κ = 0
+    res = pc.ising_entropy_zero()
+    assert res.converged
+    assert res.value == pytest.approx(0.833, abs=1e-3)
+
+
+def test_validation_messages():
+    with pytest.raises(ValueError, match="alpha"):
+        pc.solve_rs(-1.0)
+    with pytest.raises(ValueError, match="kappa"):
+        pc.solve_rs(0.5, kappa=-0.1)
+    with pytest.raises(ValueError, match="weights must be one of"):
+        pc.solve_rs(0.5, weights="binary")
+    with pytest.raises(ValueError, match="q must lie in"):
+        pc.energy_term(1.0)
+    with pytest.raises(ValueError, match="patterns"):
+        pc.count_solutions(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="method='lp' needs kappa = 0"):
+        pc.capacity_samples(10, kappa=0.5, method="lp")
+
+
+def _brute_force_counts(patterns, kappa):
+    n = patterns.shape[1]
+    w = np.array(list(itertools.product([-1, 1], repeat=n)))
+    ok = (w @ patterns.T) / np.sqrt(n) > kappa
+    return np.array([np.all(ok[:, :p], axis=1).sum() for p in range(patterns.shape[0] + 1)])
+
+
+@pytest.mark.parametrize(("n", "kappa"), [(7, 0.0), (9, 0.0), (10, 0.4), (11, 1.0)])
+def test_enumeration_against_brute_force(n, kappa):
+    pats = pc.random_patterns(n, 10, 3, seed=n)
+    counts = pc.count_solutions(pats, kappa)
+    for s in range(3):
+        expected = _brute_force_counts(pats[s].astype(int), kappa)
+        assert_allclose(counts[s], expected)
+        assert_allclose(pc.count_solutions_numpy(pats[s], kappa), expected)
+
+
+def test_enumeration_properties():
+    n = 13
+    counts = pc.count_solutions(pc.random_patterns(n, 20, 4, seed=3))
+    assert np.all(counts[:, 0] == 2**n)
+    assert np.all(np.diff(counts, axis=1) <= 0)
+    # one pattern at κ = 0 and odd N: exactly half of the sign vectors have w·ξ > 0
+    assert np.all(counts[:, 1] == 2 ** (n - 1))
+
+
+def test_max_stability_known_cases():
+    assert pc.max_stability(np.array([[3.0, 4.0]])) == pytest.approx(5.0)
+    assert pc.max_stability(np.eye(2)) == pytest.approx(1 / np.sqrt(2))
+    assert pc.max_stability(np.array([[1.0, 0.0], [-1.0, 0.0]])) == -np.inf
+
+
+def test_lp_agrees_with_max_stability():
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        a = rng.standard_normal((rng.integers(15, 40), 12))
+        assert pc.is_separable_lp(a) == (pc.max_stability(a) > 0)
+
+
+def test_cover_formula():
+    assert pc.cover_probability(20, 10) == pytest.approx(0.5)
+    assert pc.cover_probability(10, 10) == 1.0
+    # E[P*] = Σ_P Prob(P* ≥ P) = 2N exactly
+    p = np.arange(1, 600)
+    assert_allclose(pc.cover_probability(p, 15).sum(), 30.0, rtol=1e-10)
+
+
+def test_lp_capacity_matches_cover_distribution():
+    n, samples = 10, 300
+    p_star = pc.capacity_samples(n, 0.0, samples, method="lp", seed=5)
+    # Prob(P* ≥ P) from Cover's formula; compare the empirical survival function
+    grid = np.arange(n, 4 * n)
+    empirical = np.array([(p_star >= p).mean() for p in grid])
+    assert np.max(np.abs(empirical - pc.cover_probability(grid, n))) < 4 / np.sqrt(samples)
+    # exact mean 2N
+    assert abs(p_star.mean() / n - 2.0) < 4 * p_star.std() / n / np.sqrt(samples)
+    # the QP route gives the same P* for the same patterns at κ = 0
+    assert np.array_equal(p_star[:50], pc.capacity_samples(n, 0.0, 50, seed=5))
+
+
+def test_qp_capacity_near_gardner_at_margin():
+    p_star = pc.capacity_samples(60, 0.5, 30, seed=2)
+    assert abs(p_star.mean() / 60 - pc.capacity_rs(0.5)) < 0.08
