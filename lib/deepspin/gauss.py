@@ -9,6 +9,8 @@ Everything is built on scipy.special so that both tails stay accurate: ``H`` is
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
@@ -23,12 +25,31 @@ __all__ = [
     "gauss_hermite",
     "gaussian_average",
     "gaussian_convolution",
+    "legendre_nodes",
     "log_H",
     "split_gauss_nodes",
 ]
 
 _SQRT2 = np.sqrt(2.0)
 _SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+
+
+@lru_cache(maxsize=64)
+def legendre_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [−1, 1], cached (read-only arrays)."""
+    nodes, weights = leggauss(n)
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
+    return nodes, weights
+
+
+@lru_cache(maxsize=64)
+def _hermite_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    nodes, weights = hermegauss(n)
+    weights = weights / np.sqrt(2.0 * np.pi)
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
+    return nodes, weights
 
 
 def G(x):
@@ -60,9 +81,7 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 
     The weights sum to one, and the rule is exact for polynomials of degree < 2n.
     """
-    n = check_int("n", n, 1, 10_000)
-    nodes, weights = hermegauss(n)
-    return nodes, weights / np.sqrt(2.0 * np.pi)
+    return _hermite_nodes(check_int("n", n, 1, 10_000))
 
 
 def split_gauss_nodes(breakpoint=0.0, n: int = 96, zmax: float = 12.0):
@@ -91,7 +110,7 @@ def split_gauss_nodes(breakpoint=0.0, n: int = 96, zmax: float = 12.0):
     n = check_int("n", n, 2, 10_000)
     zmax = check_real("zmax", zmax, 1.0, 40.0)
     b = np.asarray(breakpoint, dtype=float)[..., None]
-    x, w = leggauss(n)
+    x, w = legendre_nodes(n)
     lo = np.minimum(b, 0.0) - zmax
     hi = np.maximum(b, 0.0) + zmax
     left = 0.5 * (b - lo) * (x + 1.0) + lo

@@ -26,12 +26,12 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
-from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq, linprog, nnls
 from scipy.special import gammaln, logsumexp, ndtr
+from tqdm import tqdm
 
 from deepspin.checks import as_generator, check_choice, check_int, check_real
-from deepspin.gauss import G, G_over_H, log_H, split_gauss_nodes
+from deepspin.gauss import G, G_over_H, legendre_nodes, log_H, split_gauss_nodes
 from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "cover_probability",
     "energy_kernel",
     "energy_term",
+    "entropy_from_counts",
     "entropy_rs",
     "is_separable_lp",
     "ising_entropy_zero",
@@ -141,7 +142,7 @@ def _ising_terms(qhat, n=96):
         z, w = split_gauss_nodes(0.0, n)
         y, weights = a * z, w
     else:
-        x, wl = leggauss(n)
+        x, wl = legendre_nodes(n)
         y = np.concatenate([2.5 * (x + 1.0), 17.5 * (x + 1.0) + 5.0])  # [0, 5] ∪ [5, 40]
         weights = 2.0 * np.concatenate([2.5 * wl, 17.5 * wl]) * G(y / a) / a  # even integrand
     sech2 = 1.0 / np.cosh(np.minimum(np.abs(y), 350.0)) ** 2
@@ -358,7 +359,7 @@ def _cumulative_counts(first_failure):
     return np.cumsum(first_failure[..., ::-1], axis=-1)[..., ::-1]
 
 
-def count_solutions(patterns, kappa=0.0):
+def count_solutions(patterns, kappa=0.0, progress=False):
     """Exact number of Ising weight vectors solving the first P patterns, for every P.
 
     Enumerates all ``2^N`` weight vectors ``w ∈ {±1}^N`` (Gray code, numba, parallel
@@ -372,6 +373,8 @@ def count_solutions(patterns, kappa=0.0):
     kappa : float
         Margin: a pattern is solved when ``w·ξ/√N > κ``. Use odd N at κ = 0 so that
         no field is exactly zero.
+    progress : bool
+        Show a progress bar over the samples.
 
     Returns
     -------
@@ -386,9 +389,47 @@ def count_solutions(patterns, kappa=0.0):
     batch = np.ascontiguousarray(patterns[None] if single else patterns, dtype=np.int64)
     n = check_int("N (patterns.shape[-1])", batch.shape[-1], 1, 40)
     first = np.zeros((batch.shape[0], batch.shape[1] + 1), dtype=np.int64)
-    _count_batch_jit(batch, _threshold(n, kappa), first)
+    threshold = _threshold(n, kappa)
+    # chunks of a few samples per parallel call, so that the bar moves
+    chunk = 8
+    starts = range(0, batch.shape[0], chunk)
+    for start in tqdm(starts, desc=f"enumerate N={n}", disable=not progress, unit_scale=chunk):
+        _count_batch_jit(batch[start : start + chunk], threshold, first[start : start + chunk])
     counts = _cumulative_counts(first)
     return counts[0] if single else counts
+
+
+def entropy_from_counts(counts, n):
+    """Finite-size entropy curve from :func:`count_solutions` output.
+
+    Parameters
+    ----------
+    counts : array_like, shape (n_samples, P_max + 1)
+        Solution counts of every prefix P for each sample.
+    n : int
+        Number of weights N.
+
+    Returns
+    -------
+    dict of ndarrays of shape (P_max + 1,)
+        ``alpha`` = P/N; ``entropy`` = mean of ln(count)/N over the samples with at
+        least one solution, and ``entropy_err`` its standard error; ``p_unsat``, the
+        fraction of samples with no solution (the quenched average of ln(count) is −∞
+        as soon as one sample has none, so the entropy is conditioned on count > 0).
+    """
+    counts = np.asarray(counts, dtype=float)
+    n = check_int("n", n, 1)
+    with np.errstate(divide="ignore"):
+        logs = np.where(counts > 0, np.log(counts), np.nan) / n
+    p_unsat = np.mean(counts == 0, axis=0)
+    sat = np.sum(counts > 0, axis=0)
+    entropy = np.full(counts.shape[1], np.nan)
+    err = np.full(counts.shape[1], np.nan)
+    ok = sat >= 2
+    entropy[ok] = np.nanmean(logs[:, ok], axis=0)
+    err[ok] = np.nanstd(logs[:, ok], axis=0, ddof=1) / np.sqrt(sat[ok])
+    alpha = np.arange(counts.shape[1]) / n
+    return {"alpha": alpha, "entropy": entropy, "entropy_err": err, "p_unsat": p_unsat}
 
 
 def count_solutions_numpy(patterns, kappa=0.0, chunk=1 << 16):
@@ -465,7 +506,9 @@ def max_stability(patterns):
     return float(np.min(a @ w) / np.linalg.norm(w))
 
 
-def capacity_samples(n, kappa=0.0, n_samples=20, alpha_max=None, method="qp", seed=None):
+def capacity_samples(
+    n, kappa=0.0, n_samples=20, alpha_max=None, method="qp", seed=None, progress=False
+):
     """Empirical storage capacity ``P*`` of spherical weights for independent samples.
 
     Each sample is a sequence of Gaussian patterns; ``P*`` is the largest P such that
@@ -486,6 +529,8 @@ def capacity_samples(n, kappa=0.0, n_samples=20, alpha_max=None, method="qp", se
         ``"qp"``: :func:`max_stability` ≥ κ (any κ; the margin condition involves |w|
         and is a second-order cone, not a linear, constraint).
     seed : int, Generator or None
+    progress : bool
+        Show a progress bar over the samples.
 
     Returns
     -------
@@ -507,7 +552,7 @@ def capacity_samples(n, kappa=0.0, n_samples=20, alpha_max=None, method="qp", se
         return is_separable_lp(pats) if method == "lp" else max_stability(pats) >= kappa
 
     out = np.empty(n_samples, dtype=np.int64)
-    for s in range(n_samples):
+    for s in tqdm(range(n_samples), desc=f"{method} N={n}", disable=not progress):
         pats = rng.standard_normal((p_max, n))
         lo, hi = 0, p_max + 1  # storable(lo) is True; storable(hi) is False (or beyond range)
         if storable(pats):
