@@ -275,18 +275,23 @@ def solve_rs(alpha, kappa=0.0, weights="spherical", tol=1e-12, max_iter=500):
     return warn_if_not_converged(result, f"solve_rs(alpha={alpha:g}, weights={weights!r})")
 
 
-def ising_entropy_zero(kappa=0.0, bracket=(0.3, 1.25), tol=1e-10):
+def ising_entropy_zero(kappa=0.0, tol=1e-10):
     """The α at which the RS entropy of Ising weights vanishes.
 
     At κ = 0 this is ≈ 0.833, the capacity found by Krauth & Mézard (1989) with one
     step of replica symmetry breaking, below the RS capacity 4/π (Gardner & Derrida 1988).
+    The root is bracketed by stepping α up from 0 in steps of 0.02 until the entropy
+    turns negative (it does so before the RS solution ceases to exist).
     """
     kappa = check_real("kappa", kappa, 0.0)
 
     def s(alpha):
         return solve_rs(alpha, kappa, "ising").value.entropy
 
-    alpha, info = brentq(s, *bracket, xtol=tol, full_output=True, disp=False)
+    lo, hi = 0.0, 0.02
+    while s(hi) > 0.0:
+        lo, hi = hi, hi + 0.02
+    alpha, info = brentq(s, lo, hi, xtol=tol, full_output=True, disp=False)
     return SolverResult(alpha, bool(info.converged), int(info.iterations), abs(s(alpha)))
 
 

@@ -31,7 +31,13 @@ papermill in the chapter's own directory, and builds a run directory::
 
 The directory is built under a temporary name beside its target and renamed when
 complete (:func:`deepspin.results.atomic_run_dir`): a failed, interrupted (SIGINT,
-SIGTERM, SIGHUP) or killed run leaves an earlier run at the same place untouched.
+SIGTERM, SIGHUP) or killed run leaves an earlier run at the same place untouched. A
+killed run cannot remove its temporary directory; the next run at the same place does
+(:func:`remove_stale_tmp`).
+
+Exit status of ``deepspin``: 0 success; 1 a cell failed (named on stderr, with the
+kernel's traceback) or the kernel died; 2 a bad argument, refused before anything runs;
+128 + the signal's number when interrupted.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -76,6 +83,7 @@ __all__ = [
     "main",
     "package_versions",
     "parse_value",
+    "remove_stale_tmp",
     "resolve_parameters",
     "run_chapter",
 ]
@@ -105,7 +113,8 @@ class ChapterError(RuntimeError):
     code_cell : int or None
         1-based number of the failing cell among the chapter's code cells.
     line : int or None
-        Line of the chapter's ``.md`` file where the failing cell's code starts.
+        Line of the chapter's ``.md`` file of the failing statement (where the kernel's
+        traceback names it; else the first line of the failing cell).
     ename, evalue : str
         The exception's name and message.
     source : str
@@ -199,7 +208,11 @@ def find_chapter(chapter: str | os.PathLike) -> Path:
 def _read(path: Path):
     import jupytext  # imported here: `deepspin list` and argument errors stay quick
 
-    return jupytext.read(path, fmt="md:myst")
+    try:
+        return jupytext.read(path, fmt="md:myst")
+    except Exception as err:  # YAML, nbformat validation, ...: say which file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path.name} cannot be read as a MyST notebook: {first}") from err
 
 
 def _parameters_index(nb) -> int | None:
@@ -593,6 +606,62 @@ def _open_permissions(run_dir: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
 
 
+_OWNER_FILE = ".deepspin-owner"  # "<hostname> <pid>" of the run building a temporary directory
+
+
+def _claim(tmp: Path) -> None:
+    (tmp / _OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}\n")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_tmp(out: str | os.PathLike) -> list[Path]:
+    """Delete temporary directories that killed runs (SIGKILL, power loss) left beside ``out``.
+
+    A run building ``out`` works in ``.<name>.tmp-*`` beside it and notes its host and
+    pid there; a directory whose run was on this host and is no longer alive is removed.
+    Directories of live runs, of other hosts, or without an owner note are kept.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The directories removed.
+    """
+    out = Path(out)
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
+        try:
+            host, pid = (tmp / _OWNER_FILE).read_text().split()
+            stale = host == socket.gethostname() and not _pid_alive(int(pid))
+        except (OSError, ValueError):
+            continue
+        if stale:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``out`` that a finished run must not replace: a file, a folder of the user's."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ValueError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / "params.json").is_file():
+        raise ValueError(
+            f"--out {out} is a non-empty directory but not an earlier run (no params.json); "
+            "a run replaces its whole run directory, so give a new or an earlier run's path"
+        )
+
+
 def _write_json(path: Path, data: Any) -> None:
     results.atomic_write_text(path, json.dumps(results.to_jsonable(data), indent=2) + "\n")
 
@@ -610,6 +679,10 @@ def _chapter_error(err, path, text, nb, inject_at) -> ChapterError:
         pos = text.find(source) if source else -1
         line = text.count("\n", 0, pos) + 1 if pos >= 0 else None
     traceback = _ANSI.sub("", "\n".join(err.traceback or []))
+    # IPython names the failing statement "Cell In[<count>], line <k>": point at it.
+    found = re.search(rf"Cell In\[{err.exec_count}\], line (\d+)", traceback)
+    if line is not None and found:
+        line += int(found.group(1)) - 1
     return ChapterError(
         path.stem, path, cell_index, code_cell, line, err.ename, err.evalue, err.source, traceback
     )
@@ -633,7 +706,8 @@ def run_chapter(
         command line (:func:`parse_value`).
     out : path, optional
         The run directory; default :func:`default_out_dir`. An earlier run there is
-        replaced only once this one has completed.
+        replaced only once this one has completed. A non-empty directory that is not a
+        run directory (no ``params.json``) is refused rather than replaced.
     preset : str, optional
         A preset from the chapter's front matter, applied before ``params``.
     progress : bool
@@ -647,8 +721,8 @@ def run_chapter(
     Raises
     ------
     ValueError
-        Unknown chapter, preset or parameter, or a value of the wrong type; raised before
-        anything is executed or created.
+        Unknown chapter, preset or parameter, a value of the wrong type, or an ``out``
+        that is not a run directory; raised before anything is executed or created.
     ChapterError
         A cell raised; nothing is installed at ``out``.
     RunInterrupted
@@ -675,6 +749,7 @@ def run_chapter(
     )
     overrides = {k: v for k, v in (params or {}).items()}
     out = Path(default_out_dir(chapter_id, preset) if out is None else out).expanduser().absolute()
+    _check_out(out)
     kernel_name = (nb.metadata.get("kernelspec") or {}).get("name", "python3")
 
     import nbformat
@@ -713,7 +788,17 @@ def run_chapter(
         "cpu_count": os.cpu_count(),
     }
     t0 = time.perf_counter()
+    if progress:
+        shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        using = f" (preset {preset})" if preset else ""
+        print(
+            f"deepspin: running {chapter_id}{using} with {shown or 'no parameters'}",
+            file=sys.stderr,
+        )
+        print(f"deepspin: run directory {out}", file=sys.stderr)
+    remove_stale_tmp(out)
     with _SignalGuard() as guard, results.atomic_run_dir(out) as tmp:
+        _claim(tmp)
         _write_json(
             tmp / "params.json",
             {"chapter": chapter_id, "preset": preset, "parameters": values, "overrides": overrides},
@@ -727,6 +812,8 @@ def run_chapter(
                     language="python",
                     progress_bar=progress,
                     cwd=str(path.parent),
+                    # ipykernel's start-up notice about unencrypted local TCP is noise here
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
                 )
             except PapermillExecutionError as err:
                 raise _chapter_error(err, path, text, nb, inject_at) from None
@@ -735,6 +822,7 @@ def run_chapter(
         run_info["finished"] = _now()
         run_info["wall_time_s"] = round(time.perf_counter() - t0, 3)
         _write_json(tmp / "run.json", run_info)
+        (tmp / _OWNER_FILE).unlink()
         _open_permissions(tmp)
         guard.hold()  # from here on a signal waits until the run is installed
     if guard.pending is not None:
@@ -782,22 +870,37 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wrapped(label: str, items: list[str], sep: str, width: int = 100) -> str:
+    """``label`` then ``items`` joined by ``sep``, wrapped between items at ``width``."""
+    lines, current = [], f"    {label}"
+    indent = " " * len(current)
+    for k, item in enumerate(items):
+        piece = item + (sep.rstrip() if k < len(items) - 1 else "")
+        if current.strip() != label.strip() and len(current) + len(piece) + 1 > width:
+            lines.append(current.rstrip())
+            current = indent
+        current += piece + " "
+    lines.append(current.rstrip() if items else f"    {label}none")
+    return "\n".join(lines)
+
+
 def _format_chapter(path: Path) -> str:
-    lines = [f"{path.stem}: {chapter_title(path) or '(untitled)'}"]
+    try:
+        lines = [f"{path.stem}: {chapter_title(path) or '(untitled)'}"]
+    except ValueError as err:
+        return f"{path.stem}: unreadable ({err})"
     try:
         params = chapter_parameters(path)
-        lines.append(
-            "    parameters: " + (", ".join(f"{k} = {v!r}" for k, v in params.items()) or "none")
-        )
+        lines.append(_wrapped("parameters: ", [f"{k} = {v!r}" for k, v in params.items()], ", "))
     except ValueError as err:
         lines.append(f"    parameters: unreadable ({err})")
     try:
         presets = chapter_presets(path)
-        shown = "; ".join(
+        shown = [
             f"{name} ({', '.join(f'{k}={v!r}' for k, v in values.items())})"
             for name, values in presets.items()
-        )
-        lines.append("    presets:    " + (shown or "none"))
+        ]
+        lines.append(_wrapped("presets:    ", shown, "; "))
     except ValueError as err:
         lines.append(f"    presets:    unreadable ({err})")
     return "\n".join(lines)
