@@ -171,3 +171,39 @@ def test_lp_capacity_matches_cover_distribution():
 def test_qp_capacity_near_gardner_at_margin():
     p_star = pc.capacity_samples(60, 0.5, 30, seed=2)
     assert abs(p_star.mean() / 60 - pc.capacity_rs(0.5)) < 0.08
+
+
+def test_effective_margin():
+    assert pc.effective_margin(13, 0.0) == 0.0
+    # N = 13, κ = 0.5: fields are odd and must exceed 1.80, so f ≥ 3 and κ_eff = 2/√13
+    assert pc.effective_margin(13, 0.5) == pytest.approx(2 / np.sqrt(13))
+    # even N at κ = 0: the field 0 is excluded, so the threshold sits at 1
+    assert pc.effective_margin(16, 0.0) == pytest.approx(1 / 4)
+    # the count at κ equals the count at κ_eff (both give the same integer threshold)
+    pats = pc.random_patterns(13, 8, 2, seed=1)
+    assert np.array_equal(
+        pc.count_solutions(pats, 0.5), pc.count_solutions(pats, pc.effective_margin(13, 0.5))
+    )
+
+
+def test_entropy_from_counts():
+    counts = np.array([[8, 4, 2, 0], [8, 4, 1, 1], [8, 2, 2, 1]])
+    e = pc.entropy_from_counts(counts, 3)
+    assert_allclose(e["alpha"], [0, 1 / 3, 2 / 3, 1])
+    assert_allclose(e["p_unsat"], [0, 0, 0, 1 / 3])
+    assert_allclose(e["entropy"][0], np.log(8) / 3)
+    assert_allclose(e["entropy"][3], 0.0)  # two samples with one solution each
+    assert_allclose(e["entropy"][1], np.mean(np.log([4, 4, 2])) / 3)
+
+
+def test_enumeration_vs_rs_recovers_rs_when_exact():
+    # feed curves that equal the RS entropy at every size: the deviation must vanish
+    alphas = np.linspace(0, 0.6, 31)
+    rs = np.array([pc.solve_rs(a, 0.0, "ising").value.entropy for a in alphas])
+    curves = {
+        n: {"alpha": alphas, "entropy": rs, "entropy_err": np.full_like(rs, 0.01)}
+        for n in (11, 15, 19)
+    }
+    out = pc.enumeration_vs_rs(curves, [0.2, 0.3], 0.0)
+    assert_allclose(out["deviation"], 0.0, atol=1e-3)  # interpolation error only
+    assert_allclose(out["enumeration"], out["rs"], atol=1e-3)

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from deepspin.checks import as_generator, check_choice, check_int, check_real
 from deepspin.gauss import G, G_over_H, legendre_nodes, log_H, split_gauss_nodes
 from deepspin.results import SolverResult, warn_if_not_converged
+from deepspin.stats import finite_size_extrapolation
 
 __all__ = [
     "RSSolution",
@@ -41,10 +42,12 @@ __all__ = [
     "count_solutions",
     "count_solutions_numpy",
     "cover_probability",
+    "effective_margin",
     "energy_kernel",
     "energy_term",
     "entropy_from_counts",
     "entropy_rs",
+    "enumeration_vs_rs",
     "is_separable_lp",
     "ising_entropy_zero",
     "max_stability",
@@ -435,6 +438,77 @@ def entropy_from_counts(counts, n):
     err[ok] = np.nanstd(logs[:, ok], axis=0, ddof=1) / np.sqrt(sat[ok])
     alpha = np.arange(counts.shape[1]) / n
     return {"alpha": alpha, "entropy": entropy, "entropy_err": err, "p_unsat": p_unsat}
+
+
+def effective_margin(n, kappa=0.0):
+    """The margin that a count at size N and margin κ effectively imposes on Ising weights.
+
+    For ``w ∈ {±1}^N`` and ±1 patterns the field ``w·ξ`` is an integer of the parity of N,
+    so ``w·ξ > κ√N`` only says ``w·ξ ≥ f_min``, the smallest such integer above ``κ√N``.
+    The continuum constraint that counts the same configurations, with its threshold
+    halfway between ``f_min`` and the largest excluded value ``f_min − 2``, has margin
+    ``κ_eff = (f_min − 1)/√N``. It equals 0 at κ = 0 for odd N, and oscillates around κ
+    as N grows, which is why finite-size counts at κ > 0 are compared with the replica
+    result at ``κ_eff(N)``.
+    """
+    n = check_int("n", n, 1)
+    t = _threshold(n, check_real("kappa", kappa, 0.0))
+    f_min = t + 1 if (t + 1 - n) % 2 == 0 else t + 2
+    return (f_min - 1) / np.sqrt(n)
+
+
+def enumeration_vs_rs(curves, alphas, kappa=0.0):
+    """Compare finite-size Ising entropies with the RS entropy and extrapolate to N → ∞.
+
+    At each size the enumerated entropy (interpolated linearly in α between the points
+    P/N) is compared with the RS entropy at that size's :func:`effective_margin`; the
+    deviation is extrapolated linearly in 1/N (:func:`deepspin.stats.finite_size_extrapolation`).
+    At κ = 0 and odd N the effective margin is 0 and this is a plain extrapolation of
+    the entropy itself.
+
+    Parameters
+    ----------
+    curves : dict
+        ``{N: entropy_from_counts(counts, N)}`` for at least two sizes.
+    alphas : array_like
+        Loads at which to compare.
+    kappa : float
+
+    Returns
+    -------
+    dict of ndarrays
+        ``entropy``, ``entropy_err``, ``rs_eff`` of shape (len(alphas), len(sizes));
+        ``deviation``, ``deviation_err`` (N → ∞) and ``rs`` (at κ) of shape (len(alphas),);
+        ``enumeration = rs + deviation``, the extrapolated entropy; ``sizes``, ``kappa_eff``.
+    """
+    sizes = sorted(curves)
+    alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
+    kappa_eff = np.array([effective_margin(n, kappa) for n in sizes])
+
+    def at(key):
+        return np.array(
+            [[np.interp(a, curves[n]["alpha"], curves[n][key]) for n in sizes] for a in alphas]
+        )
+
+    entropy, err = at("entropy"), at("entropy_err")
+    rs_eff = np.array([[solve_rs(a, k, "ising").value.entropy for k in kappa_eff] for a in alphas])
+    fits = [
+        finite_size_extrapolation(sizes, entropy[i] - rs_eff[i], err[i]) for i in range(alphas.size)
+    ]
+    rs = np.array([solve_rs(a, kappa, "ising").value.entropy for a in alphas])
+    deviation = np.array([f.value for f in fits])
+    return {
+        "sizes": np.array(sizes),
+        "kappa_eff": kappa_eff,
+        "alpha": alphas,
+        "entropy": entropy,
+        "entropy_err": err,
+        "rs_eff": rs_eff,
+        "rs": rs,
+        "deviation": deviation,
+        "deviation_err": np.array([f.error for f in fits]),
+        "enumeration": rs + deviation,
+    }
 
 
 def count_solutions_numpy(patterns, kappa=0.0, chunk=1 << 16):
