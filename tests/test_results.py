@@ -194,3 +194,16 @@ def test_atomic_run_dir_failure_keeps_earlier_run(tmp_path, error):
     assert _tree(target) == before
     assert not tmp.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["r1"]
+
+
+def test_run_dir_and_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with results.atomic_run_dir(tmp_path / "run") as run:
+            results.atomic_write_text(run / "a.json", "{}")
+        assert (tmp_path / "run").stat().st_mode & 0o777 == 0o755
+        assert (tmp_path / "run" / "a.json").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(mask)

@@ -590,22 +590,6 @@ def _environ(name: str, value: str) -> Iterator[None]:
             os.environ[name] = old
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _open_permissions(run_dir: Path) -> None:
-    # mkdtemp/mkstemp create 0700/0600 entries; a run directory is meant to be shared.
-    mask = _umask()
-    run_dir.chmod(0o777 & ~mask)
-    for path in run_dir.rglob("*"):
-        if path.is_symlink():
-            continue
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
-
-
 _OWNER_FILE = ".deepspin-owner"  # "<hostname> <pid>" of the run building a temporary directory
 
 
@@ -823,7 +807,6 @@ def run_chapter(
         run_info["wall_time_s"] = round(time.perf_counter() - t0, 3)
         _write_json(tmp / "run.json", run_info)
         (tmp / _OWNER_FILE).unlink()
-        _open_permissions(tmp)
         guard.hold()  # from here on a signal waits until the run is installed
     if guard.pending is not None:
         print(
