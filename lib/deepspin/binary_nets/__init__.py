@@ -1,0 +1,44 @@
+"""Binary-weight networks: LR-net mean-field training as batched torch ensembles, and
+the weight ensembles drawn from them (chapter ``zh_training``)."""
+
+from deepspin.binary_nets.ensemble import (
+    CollectionInfo,
+    collect_ensemble,
+    ensemble_moments,
+    load_ensemble,
+    moments_in_memory,
+)
+from deepspin.binary_nets.lrnet import (
+    LEAKY_SLOPE,
+    TrainResult,
+    check_widths,
+    configuration_accuracy,
+    flatten_weights,
+    init_fields,
+    layer_slices,
+    meanfield_logits,
+    n_weights,
+    sample_configurations,
+    train_ensemble,
+    unflatten_weights,
+)
+
+__all__ = [
+    "LEAKY_SLOPE",
+    "CollectionInfo",
+    "TrainResult",
+    "check_widths",
+    "collect_ensemble",
+    "configuration_accuracy",
+    "ensemble_moments",
+    "flatten_weights",
+    "init_fields",
+    "layer_slices",
+    "load_ensemble",
+    "meanfield_logits",
+    "moments_in_memory",
+    "n_weights",
+    "sample_configurations",
+    "train_ensemble",
+    "unflatten_weights",
+]

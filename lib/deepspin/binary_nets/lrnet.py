@@ -1,0 +1,409 @@
+"""Mean-field (LR-net) training of binary-weight MLPs as batched torch ensembles.
+
+A binary weight ``w ∈ {±1}`` is a Bernoulli variable with ``P(w = +1) = sigmoid(θ)``,
+so its mean is ``m = tanh(θ/2)`` and its variance ``1 − m²`` (chapter ``zh_training``,
+eq. (lrnet-moments); Zou & Huang's code uses the same θ; a model written as
+``P(w) ∝ e^{θ' w}`` has ``θ' = θ/2``). A layer's pre-activation ``z = Σ_j w_j a_j`` is, by
+the central limit theorem, Gaussian with mean ``Σ m a`` and variance ``Σ (1 − m²) a²``
+(eq. (lrnet-forward)); it is sampled with fresh noise per example and per network (the
+local reparameterisation trick), so the loss is differentiable in θ. Hidden layers apply
+a leaky ReLU of slope 0.1 divided by √fan-in; the output layer is linear; there are no
+biases; the loss is softmax cross-entropy plus ``(γ/2)|θ|²``, minimised by Adam.
+
+An ensemble of E networks is one list of tensors of shape ``(E, out, in)``. All networks
+see the same minibatch stream (so the first layer is one large matrix product), each
+with its own initialisation and noise. Adam acts element-wise, so the networks train
+independently: the batched trainer reproduces E single-network runs exactly.
+
+Weight order (the public flat layout used by the ensembles and the Ising chapters):
+layer by layer, each layer's ``(out, in)`` matrix row-major; :func:`layer_slices` gives
+the index range of each layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from deepspin.checks import as_generator, check_int, check_real
+
+__all__ = [
+    "LEAKY_SLOPE",
+    "TrainResult",
+    "check_widths",
+    "configuration_accuracy",
+    "flatten_weights",
+    "init_fields",
+    "layer_slices",
+    "meanfield_logits",
+    "n_weights",
+    "sample_configurations",
+    "train_ensemble",
+    "unflatten_weights",
+]
+
+LEAKY_SLOPE = 0.1
+
+
+def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    """Validate layer widths ``(n_in, hidden..., n_out)``: at least two, each in [1, 100000]."""
+    widths = tuple(widths)
+    if len(widths) < 2:
+        raise ValueError(f"widths must list at least an input and an output width, got {widths!r}")
+    return tuple(check_int(f"widths[{i}]", w, 1, 100_000) for i, w in enumerate(widths))
+
+
+def n_weights(widths: Sequence[int]) -> int:
+    """Number of weights: ``Σ_l widths[l] · widths[l+1]`` (675 for 20-15-15-10)."""
+    widths = check_widths(widths)
+    return sum(a * b for a, b in pairwise(widths))
+
+
+def layer_slices(widths: Sequence[int]) -> list[slice]:
+    """Index range of each layer in the flat weight vector (layer by layer, (out, in) row-major).
+
+    For 20-15-15-10: ``[slice(0, 300), slice(300, 525), slice(525, 675)]``.
+    """
+    widths = check_widths(widths)
+    out, start = [], 0
+    for a, b in pairwise(widths):
+        out.append(slice(start, start + a * b))
+        start += a * b
+    return out
+
+
+def flatten_weights(layers: Sequence[torch.Tensor | np.ndarray]):
+    """Concatenate per-layer arrays of shape ``(E, out, in)`` into ``(E, n_weights)``."""
+    if isinstance(layers[0], torch.Tensor):
+        return torch.cat([w.reshape(w.shape[0], -1) for w in layers], dim=1)
+    return np.concatenate([np.asarray(w).reshape(w.shape[0], -1) for w in layers], axis=1)
+
+
+def unflatten_weights(flat, widths: Sequence[int]):
+    """Inverse of :func:`flatten_weights`: ``(E, n_weights)`` → list of ``(E, out, in)``."""
+    widths = check_widths(widths)
+    if flat.shape[-1] != n_weights(widths):
+        raise ValueError(f"flat must have last dimension {n_weights(widths)}, got {flat.shape}")
+    return [
+        flat[:, s].reshape(flat.shape[0], b, a)
+        for s, a, b in zip(layer_slices(widths), widths[:-1], widths[1:], strict=True)
+    ]
+
+
+def _torch_generator(rng: np.random.Generator, device) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(rng.integers(0, 2**62)))
+    return gen
+
+
+def init_fields(widths, n_networks=1, scale=0.1, seed=None, device="cpu", dtype=torch.float32):
+    """Initial fields θ ~ N(0, scale²) for an ensemble: a list of ``(E, out, in)`` tensors."""
+    widths = check_widths(widths)
+    n_networks = check_int("n_networks", n_networks, 1)
+    scale = check_real("scale", scale, 0.0)
+    gen = _torch_generator(as_generator(seed), "cpu")
+    layers = [
+        scale * torch.randn((n_networks, b, a), generator=gen, dtype=dtype)
+        for a, b in pairwise(widths)
+    ]
+    return [t.to(device) for t in layers]
+
+
+def _activation(z, fan_in):
+    return torch.nn.functional.leaky_relu(z, LEAKY_SLOPE) / math.sqrt(fan_in)
+
+
+def _first_layer(x, w):
+    # x: (B, n_in) shared by the ensemble; w: (E, out, n_in) -> (E, B, out) as one matmul
+    e, out, n_in = w.shape
+    return (x @ w.reshape(e * out, n_in).T).reshape(x.shape[0], e, out).transpose(0, 1)
+
+
+def meanfield_logits(fields, x, noise=None, generator=None):
+    """Logits of the mean-field (LR-net) forward pass, eq. (lrnet-forward).
+
+    Parameters
+    ----------
+    fields : list of tensors ``(E, out, in)``
+        The fields θ of each layer.
+    x : tensor ``(B, n_in)``
+        A minibatch shared by all networks.
+    noise : list of tensors ``(E, B, out)``, optional
+        The standard-normal ε of each layer (drawn from ``generator`` if omitted).
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    tensor ``(E, B, n_out)``
+    """
+    a = None
+    for layer, theta in enumerate(fields):
+        m = torch.tanh(0.5 * theta)
+        var_w = 1.0 - m * m
+        if layer == 0:
+            mu = _first_layer(x, m)
+            var = _first_layer(x * x, var_w)
+        else:
+            mu = torch.bmm(a, m.transpose(1, 2))
+            var = torch.bmm(a * a, var_w.transpose(1, 2))
+        if noise is None:
+            eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        else:
+            eps = noise[layer]
+        z = mu + torch.sqrt(var + 1e-12) * eps
+        last = layer == len(fields) - 1
+        a = z if last else _activation(z, theta.shape[2])
+    return a
+
+
+def _binary_correct(weights, x, labels, tile):
+    """Number of correctly classified examples for each of K binary networks.
+
+    ``weights`` are ±1 float tensors ``(K, out, in)`` per layer. The 1/√fan-in of each
+    activation is folded into the next layer's product, and the examples are processed in
+    tiles of ``tile`` so that the ``(K, tile, width)`` activations stay in cache.
+    """
+    k = weights[0].shape[0]
+    first = weights[0].reshape(-1, weights[0].shape[2]).T.contiguous()  # (n_in, K·out)
+    rest = [w.transpose(1, 2).contiguous() for w in weights[1:]]
+    scales = [1.0 / math.sqrt(w.shape[2]) for w in weights[:-1]]
+    correct = torch.zeros(k, dtype=torch.int64, device=x.device)
+    for start in range(0, x.shape[0], tile):
+        z = (x[start : start + tile] @ first).reshape(-1, k, weights[0].shape[1]).transpose(0, 1)
+        for w, scale in zip(rest, scales, strict=True):
+            z = torch.bmm(torch.nn.functional.leaky_relu(z, LEAKY_SLOPE), w) * scale
+        correct += (z.argmax(dim=2) == labels[None, start : start + tile]).sum(dim=1)
+    return correct
+
+
+def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, device=None):
+    """Test accuracy of each binary configuration (deterministic forward pass).
+
+    Parameters
+    ----------
+    configs : array or tensor ``(K, n_weights)`` of ±1
+        Configurations in the flat layout (:func:`layer_slices`).
+    widths : sequence of int
+    x : array or tensor ``(T, n_in)``
+    labels : array or tensor ``(T,)``
+    chunk, tile : int
+        Configurations and examples evaluated at once (32 × 2000 keeps the activations in
+        cache on a CPU; ``benchmarks/bench_binary_nets.py`` measures the choice).
+
+    Returns
+    -------
+    ndarray of float64, shape (K,)
+    """
+    widths = check_widths(widths)
+    device = device or (configs.device if isinstance(configs, torch.Tensor) else "cpu")
+    x = torch.as_tensor(x, dtype=torch.float32, device=device)
+    labels = torch.as_tensor(labels, device=device).long()
+    configs = torch.as_tensor(configs, device=device)
+    out = np.empty(configs.shape[0])
+    with torch.no_grad():
+        for start in range(0, configs.shape[0], chunk):
+            block = configs[start : start + chunk].to(torch.float32)
+            correct = _binary_correct(unflatten_weights(block, widths), x, labels, tile)
+            out[start : start + block.shape[0]] = correct.cpu().numpy() / x.shape[0]
+    return out
+
+
+def sample_configurations(fields, n_per_network=1, generator=None):
+    """Draw binary configurations ``w ~ Π Bernoulli(sigmoid θ)`` from an ensemble's fields.
+
+    Returns an int8 tensor of shape ``(E · n_per_network, n_weights)`` in the flat layout,
+    network-major (the draws of network 0 first).
+    """
+    n_per_network = check_int("n_per_network", n_per_network, 1)
+    flat = flatten_weights([f.detach() for f in fields])  # (E, n)
+    p = torch.sigmoid(flat).repeat_interleave(n_per_network, dim=0)
+    u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+    return torch.where(u < p, 1, -1).to(torch.int8)
+
+
+@dataclass
+class TrainResult:
+    """Trained fields and the learning curves of an ensemble.
+
+    Attributes
+    ----------
+    fields : list of tensors ``(E, out, in)``
+        Final θ.
+    initial_fields : list of tensors
+        θ at initialisation.
+    epochs : ndarray ``(n_eval,)``
+        Epochs at which the test accuracy was measured (0 = before training).
+    test_accuracy : ndarray ``(n_eval, E)``
+        Mean test accuracy of ``eval_draws`` binary configurations drawn from each network.
+    train_loss : ndarray ``(n_epochs, E)``
+        Mean mean-field training loss per epoch (without the L2 term).
+    widths : tuple
+    info : dict
+        The training parameters.
+    """
+
+    fields: list
+    initial_fields: list
+    epochs: np.ndarray
+    test_accuracy: np.ndarray
+    train_loss: np.ndarray
+    widths: tuple
+    info: dict = field(default_factory=dict)
+
+
+def _sampled_accuracy(fields, widths, x, y, draws, generator):
+    configs = sample_configurations(fields, draws, generator)
+    acc = configuration_accuracy(configs, widths, x, y, device=configs.device)
+    return acc.reshape(-1, draws).mean(axis=1)
+
+
+def train_ensemble(
+    widths,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    n_networks=16,
+    epochs=10,
+    batch_size=200,
+    batches_per_epoch=None,
+    lr=0.3,
+    l2=1e-5,
+    init_scale=0.1,
+    eval_every=1,
+    eval_draws=4,
+    seed=None,
+    device="cpu",
+    initial_fields=None,
+    noise_fn=None,
+    progress=False,
+):
+    """Train an ensemble of binary-weight MLPs with the LR-net mean-field objective.
+
+    Each step draws one minibatch of ``batch_size`` training examples, shared by all
+    networks (without replacement within an epoch; an epoch is ``batches_per_epoch``
+    batches, by default one pass over the training set), and takes one Adam step on
+    ``Σ_networks [mean cross-entropy + (l2/2)|θ|²]``.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``(n_in, hidden..., n_out)``, e.g. (20, 15, 15, 10).
+    x_train, y_train, x_test, y_test : arrays
+        Inputs ``(n, n_in)`` and integer labels.
+    n_networks : int
+        Ensemble size E.
+    epochs : int
+    batch_size : int
+    batches_per_epoch : int, optional
+        Default ``ceil(n_train / batch_size)``.
+    lr : float
+        Adam learning rate (β = (0.9, 0.999), ε = 1e-8).
+    l2 : float
+        L2 strength γ on θ.
+    init_scale : float
+        Standard deviation of the initial θ.
+    eval_every : int
+        Epochs between test-accuracy evaluations (0 disables them).
+    eval_draws : int
+        Binary draws per network for each evaluation.
+    seed : int, Generator or None
+    device : str or torch.device
+    initial_fields : list of tensors, optional
+        Start from these fields instead of a random initialisation.
+    noise_fn : callable, optional
+        ``noise_fn(step, shapes) -> list of tensors``: the noise of each layer at a step
+        (for reproducing runs exactly; default: drawn from the seeded generator).
+    progress : bool
+        Show a progress bar over epochs.
+
+    Returns
+    -------
+    TrainResult
+    """
+    widths = check_widths(widths)
+    n_networks = check_int("n_networks", n_networks, 1)
+    epochs = check_int("epochs", epochs, 0)
+    lr = check_real("lr", lr, 0.0, 100.0, low_open=True)
+    l2 = check_real("l2", l2, 0.0)
+    eval_every = check_int("eval_every", eval_every, 0)
+    eval_draws = check_int("eval_draws", eval_draws, 1)
+    rng = as_generator(seed)
+    x_train = torch.as_tensor(np.asarray(x_train), dtype=torch.float32, device=device)
+    y_train = torch.as_tensor(np.asarray(y_train), device=device).long()
+    x_test = torch.as_tensor(np.asarray(x_test), dtype=torch.float32, device=device)
+    y_test = torch.as_tensor(np.asarray(y_test), device=device).long()
+    n_train = x_train.shape[0]
+    if x_train.shape[1] != widths[0] or x_test.shape[1] != widths[0]:
+        raise ValueError(f"inputs must have {widths[0]} columns (widths[0])")
+    batch_size = check_int("batch_size", batch_size, 1, n_train)
+    if batches_per_epoch is None:
+        batches_per_epoch = math.ceil(n_train / batch_size)
+    batches_per_epoch = check_int("batches_per_epoch", batches_per_epoch, 1)
+
+    if initial_fields is None:
+        initial_fields = init_fields(widths, n_networks, init_scale, rng, device)
+    fields = [f.detach().clone().to(device).requires_grad_(True) for f in initial_fields]
+    initial = [f.detach().clone() for f in fields]
+    optimizer = torch.optim.Adam(fields, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    noise_gen = _torch_generator(rng, device)
+    eval_gen = _torch_generator(rng, device)
+    order_rng = np.random.default_rng(rng.integers(0, 2**63))
+
+    eval_epochs, accuracy, losses = [], [], []
+
+    def evaluate(epoch):
+        if eval_every and (epoch % eval_every == 0 or epoch == epochs):
+            eval_epochs.append(epoch)
+            accuracy.append(_sampled_accuracy(fields, widths, x_test, y_test, eval_draws, eval_gen))
+
+    evaluate(0)
+    step = 0
+    perm, cursor = order_rng.permutation(n_train), 0
+    for epoch in tqdm(range(1, epochs + 1), desc="train", disable=not progress):
+        epoch_loss = torch.zeros(n_networks, device=device, dtype=torch.float64)
+        for _ in range(batches_per_epoch):
+            if cursor + batch_size > n_train:
+                perm, cursor = order_rng.permutation(n_train), 0
+            idx = torch.as_tensor(perm[cursor : cursor + batch_size], device=device)
+            cursor += batch_size
+            noise = None
+            if noise_fn is not None:
+                shapes = [(n_networks, batch_size, f.shape[1]) for f in fields]
+                noise = noise_fn(step, shapes)
+            logits = meanfield_logits(fields, x_train[idx], noise, noise_gen)
+            ce = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                y_train[idx].repeat(n_networks),
+                reduction="none",
+            ).reshape(n_networks, batch_size)
+            per_network = ce.mean(dim=1)
+            penalty = 0.5 * l2 * sum((f * f).sum(dim=(1, 2)) for f in fields)
+            optimizer.zero_grad(set_to_none=True)
+            (per_network + penalty).sum().backward()
+            optimizer.step()
+            epoch_loss += per_network.detach().to(torch.float64)
+            step += 1
+        losses.append((epoch_loss / batches_per_epoch).cpu().numpy())
+        evaluate(epoch)
+
+    info = dict(
+        n_networks=n_networks, epochs=epochs, batch_size=batch_size,
+        batches_per_epoch=batches_per_epoch, lr=lr, l2=l2, init_scale=init_scale,
+        n_train=n_train, eval_draws=eval_draws, device=str(device),
+    )  # fmt: skip
+    return TrainResult(
+        fields=[f.detach() for f in fields],
+        initial_fields=initial,
+        epochs=np.array(eval_epochs, dtype=int),
+        test_accuracy=np.array(accuracy).reshape(len(eval_epochs), n_networks),
+        train_loss=np.array(losses).reshape(epochs, n_networks),
+        widths=widths,
+        info=info,
+    )
