@@ -108,7 +108,7 @@ def collect_ensemble(
     n_configs,
     threshold,
     chunk_size=10_000,
-    screen_size=2000,
+    screen_size=None,
     draw_batch=2048,
     max_draws=None,
     seed=0,
@@ -132,9 +132,10 @@ def collect_ensemble(
         Minimal test accuracy, in [0, 1].
     chunk_size : int
         Configurations per chunk file (the unit of resumption).
-    screen_size : int
-        Test images used to screen draws before the full evaluation (candidates within
-        0.03 below the threshold on the screen are evaluated on the full test set).
+    screen_size : int, optional
+        Test images used to screen draws before the full evaluation (default
+        ``min(2000, T)``); candidates within 0.03 below the threshold on the screen are
+        evaluated on the full test set.
     draw_batch : int
         Configurations drawn at a time.
     max_draws : int, optional
@@ -155,6 +156,8 @@ def collect_ensemble(
     seed = check_int("seed", seed, 0)
     x_test = torch.as_tensor(np.asarray(x_test), dtype=torch.float32)
     y_test = torch.as_tensor(np.asarray(y_test)).long()
+    if screen_size is None:
+        screen_size = min(2000, x_test.shape[0])
     screen_size = check_int("screen_size", screen_size, 1, x_test.shape[0])
     if max_draws is None:
         max_draws = 50 * chunk_size + 100_000
