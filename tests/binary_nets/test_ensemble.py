@@ -91,3 +91,9 @@ def test_validation(problem, tmp_path):
     fields = problem[0]
     with pytest.raises(ValueError, match="fields do not match"):
         bn.collect_ensemble(fields, (6, 4, 3), problem[1], problem[2], tmp_path / "d", 10, 0.1)
+
+
+def test_acceptance_counts_only_the_draws_used(problem, tmp_path):
+    # at threshold 0 every draw is accepted: draws must equal n_configs, not whole batches
+    info = _collect(problem, tmp_path / "c", threshold=0.0, n_configs=300)
+    assert info.draws == 300 and info.acceptance == 1.0

@@ -166,3 +166,13 @@ def test_validation_errors():
         bn.train_ensemble(WIDTHS, x, y, x, y, batch_size=1000)
     with pytest.raises(ValueError, match="columns"):
         bn.train_ensemble((7, 3), x, y, x, y)
+
+
+def test_real_weight_reference_network():
+    x, y = _data(600)
+    res = bn.train_ensemble(WIDTHS, x, y, x, y, n_networks=2, epochs=8, batch_size=50, lr=0.05,
+                            seed=0, weights="real")  # fmt: skip
+    assert res.info["weights"] == "real"
+    assert res.test_accuracy[-1].mean() > res.test_accuracy[0].mean() + 0.2
+    with pytest.raises(ValueError, match="weights must be one of"):
+        bn.train_ensemble(WIDTHS, x, y, x, y, weights="ternary")

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepspin.checks import as_generator, check_int, check_real
+from deepspin.checks import as_generator, check_choice, check_int, check_real
 
 __all__ = [
     "LEAKY_SLOPE",
@@ -162,12 +162,21 @@ def meanfield_logits(fields, x, noise=None, generator=None):
     return a
 
 
-def _binary_correct(weights, x, labels, tile):
-    """Number of correctly classified examples for each of K binary networks.
+def _real_logits(weights, x):
+    a = None
+    for layer, w in enumerate(weights):
+        z = _first_layer(x, w) if layer == 0 else torch.bmm(a, w.transpose(1, 2))
+        a = z if layer == len(weights) - 1 else _activation(z, w.shape[2])
+    return a
 
-    ``weights`` are ±1 float tensors ``(K, out, in)`` per layer. The 1/√fan-in of each
-    activation is folded into the next layer's product, and the examples are processed in
-    tiles of ``tile`` so that the ``(K, tile, width)`` activations stay in cache.
+
+def _binary_correct(weights, x, labels, tile):
+    """Number of correctly classified examples for each of K networks.
+
+    ``weights`` are float tensors ``(K, out, in)`` per layer (±1 for binary networks).
+    The 1/√fan-in of each activation is folded into the next layer's product, and the
+    examples are processed in tiles of ``tile`` so that the ``(K, tile, width)``
+    activations stay in cache.
     """
     k = weights[0].shape[0]
     first = weights[0].reshape(-1, weights[0].shape[2]).T.contiguous()  # (n_in, K·out)
@@ -282,6 +291,7 @@ def train_ensemble(
     device="cpu",
     initial_fields=None,
     noise_fn=None,
+    weights="binary",
     progress=False,
 ):
     """Train an ensemble of binary-weight MLPs with the LR-net mean-field objective.
@@ -320,6 +330,10 @@ def train_ensemble(
     noise_fn : callable, optional
         ``noise_fn(step, shapes) -> list of tensors``: the noise of each layer at a step
         (for reproducing runs exactly; default: drawn from the seeded generator).
+    weights : {"binary", "real"}
+        ``"real"`` trains ordinary real-valued weights (the fields are the weights, the
+        forward pass is deterministic, no noise) with the same architecture, activation
+        and optimiser: the context for the binary networks' accuracies.
     progress : bool
         Show a progress bar over epochs.
 
@@ -334,6 +348,7 @@ def train_ensemble(
     l2 = check_real("l2", l2, 0.0)
     eval_every = check_int("eval_every", eval_every, 0)
     eval_draws = check_int("eval_draws", eval_draws, 1)
+    weights = check_choice("weights", weights, ("binary", "real"))
     rng = as_generator(seed)
     x_train = torch.as_tensor(np.asarray(x_train), dtype=torch.float32, device=device)
     y_train = torch.as_tensor(np.asarray(y_train), device=device).long()
@@ -361,7 +376,13 @@ def train_ensemble(
     def evaluate(epoch):
         if eval_every and (epoch % eval_every == 0 or epoch == epochs):
             eval_epochs.append(epoch)
-            accuracy.append(_sampled_accuracy(fields, widths, x_test, y_test, eval_draws, eval_gen))
+            if weights == "binary":
+                acc = _sampled_accuracy(fields, widths, x_test, y_test, eval_draws, eval_gen)
+            else:
+                with torch.no_grad():
+                    acc = _binary_correct(fields, x_test, y_test, 2000).cpu().numpy()
+                acc = acc / x_test.shape[0]
+            accuracy.append(acc)
 
     evaluate(0)
     step = 0
@@ -377,7 +398,10 @@ def train_ensemble(
             if noise_fn is not None:
                 shapes = [(n_networks, batch_size, f.shape[1]) for f in fields]
                 noise = noise_fn(step, shapes)
-            logits = meanfield_logits(fields, x_train[idx], noise, noise_gen)
+            if weights == "binary":
+                logits = meanfield_logits(fields, x_train[idx], noise, noise_gen)
+            else:
+                logits = _real_logits(fields, x_train[idx])
             ce = torch.nn.functional.cross_entropy(
                 logits.reshape(-1, logits.shape[-1]),
                 y_train[idx].repeat(n_networks),
@@ -396,7 +420,7 @@ def train_ensemble(
     info = dict(
         n_networks=n_networks, epochs=epochs, batch_size=batch_size,
         batches_per_epoch=batches_per_epoch, lr=lr, l2=l2, init_scale=init_scale,
-        n_train=n_train, eval_draws=eval_draws, device=str(device),
+        n_train=n_train, eval_draws=eval_draws, device=str(device), weights=weights,
     )  # fmt: skip
     return TrainResult(
         fields=[f.detach() for f in fields],
