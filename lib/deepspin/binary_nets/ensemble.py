@@ -93,8 +93,8 @@ def _draw_chunk(probs, widths, x_test, y_test, screen, threshold, target, batch,
         configs = torch.where(u < probs[rows], 1, -1).to(torch.int8)
         screened = configuration_accuracy(configs, widths, x_test[screen], y_test[screen])
         index = np.flatnonzero(screened >= threshold - _SCREEN_MARGIN)
-        best = max(best, float(screened.max()) if index.size == 0 else 0.0)
         if index.size == 0:
+            best = max(best, float(screened.max()))
             draws += batch
             continue
         full = configuration_accuracy(configs[torch.as_tensor(index)], widths, x_test, y_test)
