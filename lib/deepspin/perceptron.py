@@ -33,7 +33,7 @@ from tqdm import tqdm
 from deepspin.checks import as_generator, check_choice, check_int, check_real
 from deepspin.gauss import G, G_over_H, legendre_nodes, log_H, split_gauss_nodes
 from deepspin.results import SolverResult, warn_if_not_converged
-from deepspin.stats import finite_size_extrapolation
+from deepspin.stats import finite_size_extrapolation, mean_and_sem
 
 __all__ = [
     "RSSolution",
@@ -430,12 +430,10 @@ def entropy_from_counts(counts, n):
     with np.errstate(divide="ignore"):
         logs = np.where(counts > 0, np.log(counts), np.nan) / n
     p_unsat = np.mean(counts == 0, axis=0)
-    sat = np.sum(counts > 0, axis=0)
     entropy = np.full(counts.shape[1], np.nan)
     err = np.full(counts.shape[1], np.nan)
-    ok = sat >= 2
-    entropy[ok] = np.nanmean(logs[:, ok], axis=0)
-    err[ok] = np.nanstd(logs[:, ok], axis=0, ddof=1) / np.sqrt(sat[ok])
+    ok = np.sum(counts > 0, axis=0) >= 2
+    entropy[ok], err[ok] = mean_and_sem(logs[:, ok])
     alpha = np.arange(counts.shape[1]) / n
     return {"alpha": alpha, "entropy": entropy, "entropy_err": err, "p_unsat": p_unsat}
 
@@ -633,11 +631,10 @@ def capacity_samples(
     out = np.empty(n_samples, dtype=np.int64)
     for s in tqdm(range(n_samples), desc=f"{method} N={n}", disable=not progress):
         pats = rng.standard_normal((p_max, n))
-        lo, hi = 0, p_max + 1  # storable(lo) is True; storable(hi) is False (or beyond range)
         if storable(pats):
             out[s] = p_max
             continue
-        hi = p_max
+        lo, hi = 0, p_max  # storable(pats[:lo]) holds, storable(pats[:hi]) does not
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if storable(pats[:mid]):

@@ -47,7 +47,10 @@ def finite_size_extrapolation(sizes, values, errors=None) -> Extrapolation:
     cov = np.linalg.inv(design.T @ design)
     dof = x.size - 2
     chi2 = float(np.sum(((y - coef[0] - coef[1] * x) / sigma) ** 2) / dof) if dof > 0 else np.nan
-    scale = np.sqrt(max(chi2, 1.0)) if dof > 0 and errors is not None else 1.0
-    if errors is None and dof > 0:
-        scale = np.sqrt(chi2)
+    if dof <= 0:
+        scale = 1.0
+    elif errors is None:
+        scale = np.sqrt(chi2)  # no errors given: the scatter sets them
+    else:
+        scale = np.sqrt(max(chi2, 1.0))
     return Extrapolation(float(coef[0]), float(np.sqrt(cov[0, 0]) * scale), float(coef[1]), chi2)

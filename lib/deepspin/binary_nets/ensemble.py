@@ -76,7 +76,7 @@ def _draw_chunk(probs, widths, x_test, y_test, screen, threshold, target, batch,
     ``screen`` indexes the screening subset of the test set. ``draws`` counts the draws
     up to and including the one that completed the chunk (the rest of the last batch is
     discarded), so that accepted/draws estimates the acceptance without bias; ``best``
-    is the best full test accuracy of a candidate (or the best screened one if none).
+    is the best accuracy seen: on the full test set for candidates, on the screen otherwise.
     """
     n_networks = probs.shape[0]
     kept, accs, draws, best, offset, accepted = [], [], 0, 0.0, 0, 0
