@@ -24,7 +24,7 @@ def problem():
 
 def _collect(problem, path, **kw):
     fields, x, y, threshold = problem
-    args = dict(n_configs=500, threshold=threshold, chunk_size=200, screen_size=100,
+    args = dict(n_configs=500, threshold=threshold, chunk_size=200, screen_at=(100,),
                 draw_batch=128, seed=7)  # fmt: skip
     args.update(kw)
     return bn.collect_ensemble(fields, WIDTHS, x, y, path, **args)

@@ -1,9 +1,11 @@
 """Weight ensembles: binary configurations drawn from trained LR-net fields, streamed to disk.
 
 A collection draws configurations ``w ~ Π Bernoulli(sigmoid θ)`` from the fields of a
-trained ensemble (networks taken in turn), screens each on the first ``screen_size``
-test images, confirms every candidate on the full test set, and keeps those whose test
-accuracy reaches the threshold. Accepted configurations are written in chunks:
+trained ensemble (networks taken in turn), scores each on the test set in a shuffled
+order, abandons it as soon as it cannot reach the threshold or falls far below it at the
+screening points (:func:`deepspin.binary_nets.evaluate.count_correct`), and keeps those
+whose accuracy on the whole test set reaches the threshold. Accepted configurations are
+written in chunks:
 
 ``chunk_00000.npz``  ``packed`` (bit-packed ``σ > 0``, ``np.packbits`` along the weights),
                      ``accuracy`` (float64, full test set)
@@ -27,12 +29,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepspin.binary_nets.lrnet import (
-    check_widths,
-    configuration_accuracy,
-    flatten_weights,
-    n_weights,
-)
+from deepspin.binary_nets.evaluate import count_correct
+from deepspin.binary_nets.lrnet import check_widths, flatten_weights, n_weights
 from deepspin.checks import check_int, check_real
 from deepspin.results import atomic_write_text, to_jsonable
 
@@ -43,8 +41,6 @@ __all__ = [
     "load_ensemble",
     "moments_in_memory",
 ]
-
-_SCREEN_MARGIN = 0.03  # > 3 binomial standard deviations on 2000 images at accuracy 0.8
 
 
 @dataclass
@@ -70,15 +66,16 @@ def _save_npz(path: Path, **arrays) -> None:
     os.replace(tmp, path)
 
 
-def _draw_chunk(probs, widths, x_test, y_test, screen, threshold, target, batch, gen, max_draws):
+def _draw_chunk(probs, widths, x_test, y_test, threshold, screen, target, batch, gen, max_draws):
     """Draw until ``target`` configurations pass; returns (configs, accuracies, draws, best).
 
-    ``screen`` indexes the screening subset of the test set. ``draws`` counts the draws
-    up to and including the one that completed the chunk (the rest of the last batch is
-    discarded), so that accepted/draws estimates the acceptance without bias; ``best``
-    is the best accuracy seen: on the full test set for candidates, on the screen otherwise.
+    ``x_test, y_test`` are in the collection's (shuffled) order and ``screen`` holds the
+    screening points and z of :func:`count_correct`. ``draws`` counts the draws up to
+    and including the one that completed the chunk (the rest of the last batch is
+    discarded), so that accepted/draws estimates the acceptance without bias; ``best`` is
+    the best test accuracy seen (a running accuracy for abandoned configurations).
     """
-    n_networks = probs.shape[0]
+    n_networks, n_test = probs.shape[0], x_test.shape[0]
     kept, accs, draws, best, offset, accepted = [], [], 0, 0.0, 0, 0
     while accepted < target:
         if draws >= max_draws:
@@ -90,24 +87,18 @@ def _draw_chunk(probs, widths, x_test, y_test, screen, threshold, target, batch,
         rows = torch.arange(offset, offset + batch) % n_networks
         offset += batch
         u = torch.rand((batch, probs.shape[1]), generator=gen, dtype=probs.dtype)
-        configs = torch.where(u < probs[rows], 1, -1).to(torch.int8)
-        screened = configuration_accuracy(configs, widths, x_test[screen], y_test[screen])
-        index = np.flatnonzero(screened >= threshold - _SCREEN_MARGIN)
-        if index.size == 0:
-            best = max(best, float(screened.max()))
-            draws += batch
-            continue
-        full = configuration_accuracy(configs[torch.as_tensor(index)], widths, x_test, y_test)
-        best = max(best, float(full.max()))
-        index, full = index[full >= threshold], full[full >= threshold]
+        configs = torch.where(u < probs[rows], 1, -1).to(torch.int8).numpy()
+        correct, seen = count_correct(configs, widths, x_test, y_test, threshold, *screen)
+        best = max(best, float((correct / seen).max()))
+        index = np.flatnonzero((seen == n_test) & (correct >= threshold * n_test - 1e-9))
         need = target - accepted
         if index.size >= need:
-            index, full = index[:need], full[:need]
+            index = index[:need]
             draws += int(index[-1]) + 1
         else:
             draws += batch
-        kept.append(configs[torch.as_tensor(index)].numpy())
-        accs.append(full)
+        kept.append(configs[index])
+        accs.append(correct[index] / n_test)
         accepted += index.size
     return np.concatenate(kept), np.concatenate(accs), draws, best
 
@@ -121,7 +112,8 @@ def collect_ensemble(
     n_configs,
     threshold,
     chunk_size=10_000,
-    screen_size=None,
+    screen_at=(1000, 3000),
+    screen_z=4.0,
     draw_batch=2048,
     max_draws=None,
     seed=0,
@@ -145,13 +137,18 @@ def collect_ensemble(
         Minimal test accuracy, in [0, 1].
     chunk_size : int
         Configurations per chunk file (the unit of resumption).
-    screen_size : int, optional
-        Test images, drawn at random once (seeded by ``seed``), used to screen draws
-        before the full evaluation (default ``min(2000, T)``); candidates within 0.03
-        below the threshold on the screen are evaluated on the full test set. (A random
-        subset matters: the first MNIST test images are harder than the rest.) The
-        margin is 3.3 binomial standard deviations at 2000 images and accuracy 0.8, so a
-        configuration at the threshold is lost with probability below 10⁻³.
+    screen_at : sequence of int
+        Numbers of test images (those not below T are ignored) after which a draw is
+        abandoned when its running accuracy is more than ``screen_z`` binomial standard
+        deviations below the threshold. The test images are scored in an order drawn
+        once from ``seed`` (a random order matters: the first MNIST test images are
+        harder than the rest). At z = 4 a configuration at the threshold is lost with
+        probability below 10⁻⁴ per point.
+        Whatever the screening, a draw is abandoned as soon as the remaining images
+        cannot lift it to the threshold, and every accepted configuration has been
+        scored on the whole test set.
+    screen_z : float
+        In [0, 10]; ``screen_at=()`` disables the statistical screening.
     draw_batch : int
         Configurations drawn at a time.
     max_draws : int, optional
@@ -170,11 +167,11 @@ def collect_ensemble(
     chunk_size = check_int("chunk_size", chunk_size, 1)
     draw_batch = check_int("draw_batch", draw_batch, 1)
     seed = check_int("seed", seed, 0)
-    x_test = torch.as_tensor(np.asarray(x_test), dtype=torch.float32)
-    y_test = torch.as_tensor(np.asarray(y_test)).long()
-    if screen_size is None:
-        screen_size = min(2000, x_test.shape[0])
-    screen_size = check_int("screen_size", screen_size, 1, x_test.shape[0])
+    x_test = np.asarray(x_test, dtype=np.float32)
+    y_test = np.asarray(y_test, dtype=np.int64)
+    screen_at = tuple(check_int(f"screen_at[{i}]", n, 1) for i, n in enumerate(screen_at))
+    screen_at = tuple(n for n in screen_at if n < x_test.shape[0])
+    screen_z = check_real("screen_z", screen_z, 0.0, 10.0)
     if max_draws is None:
         max_draws = 50 * chunk_size + 100_000
     max_draws = check_int("max_draws", max_draws, 1)
@@ -187,7 +184,8 @@ def collect_ensemble(
     out.mkdir(parents=True, exist_ok=True)
     params = {
         "widths": list(widths), "n_configs": n_configs, "threshold": threshold,
-        "chunk_size": chunk_size, "screen_size": screen_size, "draw_batch": draw_batch,
+        "chunk_size": chunk_size, "screen_at": list(screen_at), "screen_z": screen_z,
+        "draw_batch": draw_batch,
         "seed": seed, "fields": _fields_digest(flat.numpy()), "n_networks": int(flat.shape[0]),
     }  # fmt: skip
     state_path = out / "state.json"
@@ -205,9 +203,8 @@ def collect_ensemble(
         state = {"params": params, "chunks": 0, "accepted": 0, "draws": 0}
         s1, s2 = np.zeros(n), np.zeros((n, n))
 
-    screen = torch.as_tensor(
-        np.random.default_rng([seed, 2**31]).permutation(x_test.shape[0])[:screen_size]
-    )
+    order = np.random.default_rng([seed, 2**31]).permutation(x_test.shape[0])
+    x_test, y_test = x_test[order], y_test[order]
     n_chunks = -(-n_configs // chunk_size)
     bar = tqdm(total=n_configs, initial=state["accepted"], desc="collect", disable=not progress)
     for k in range(state["chunks"], n_chunks):
@@ -216,17 +213,9 @@ def collect_ensemble(
             int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
         )
         configs, accs, draws, _ = _draw_chunk(
-            probs,
-            widths,
-            x_test,
-            y_test,
-            screen,
-            threshold,
-            target,
-            draw_batch,
-            gen,
-            max_draws,
-        )
+            probs, widths, x_test, y_test, threshold, (screen_at, screen_z), target,
+            draw_batch, gen, max_draws,
+        )  # fmt: skip
         sigma = torch.as_tensor(configs, dtype=torch.float32)
         # ±1 products summed over ≤ 2^24 rows are exact in float32
         s1 += sigma.sum(dim=0).double().numpy()

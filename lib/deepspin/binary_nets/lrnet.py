@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from deepspin.binary_nets.evaluate import count_correct
 from deepspin.checks import as_generator, check_choice, check_int, check_real
 
 __all__ = [
@@ -171,28 +172,36 @@ def _real_logits(weights, x):
 
 
 def _binary_correct(weights, x, labels, tile):
-    """Number of correctly classified examples for each of K networks.
+    """Number of correctly classified examples for each of K networks (torch, any device).
 
     ``weights`` are float tensors ``(K, out, in)`` per layer (±1 for binary networks).
-    The 1/√fan-in of each activation is folded into the next layer's product, and the
-    examples are processed in tiles of ``tile`` so that the ``(K, tile, width)``
-    activations stay in cache.
+    The activation's 1/√fan-in is dropped (the leaky ReLU is positively homogeneous, so
+    the argmax does not change), and the examples are processed in tiles of ``tile`` so
+    that the ``(K, tile, width)`` activations stay in cache. An example counts as correct
+    when its label's logit is the first maximum, as for ``argmax``.
     """
     k = weights[0].shape[0]
     first = weights[0].reshape(-1, weights[0].shape[2]).T.contiguous()  # (n_in, K·out)
     rest = [w.transpose(1, 2).contiguous() for w in weights[1:]]
-    scales = [1.0 / math.sqrt(w.shape[2]) for w in weights[:-1]]
     correct = torch.zeros(k, dtype=torch.int64, device=x.device)
+    classes = torch.arange(weights[-1].shape[1], device=x.device)
     for start in range(0, x.shape[0], tile):
         z = (x[start : start + tile] @ first).reshape(-1, k, weights[0].shape[1]).transpose(0, 1)
-        for w, scale in zip(rest, scales, strict=True):
-            z = torch.bmm(torch.nn.functional.leaky_relu(z, LEAKY_SLOPE), w) * scale
-        correct += (z.argmax(dim=2) == labels[None, start : start + tile]).sum(dim=1)
+        for w in rest:
+            z = torch.bmm(torch.nn.functional.leaky_relu(z, LEAKY_SLOPE), w)
+        label = labels[start : start + tile]
+        target = z.gather(2, label[None, :, None].expand(k, -1, 1))
+        # a class beats the label if larger, or equal with a smaller index
+        beats = (z > target) | ((z == target) & (classes < label[:, None]))
+        correct += (~beats.any(dim=2)).sum(dim=1)
     return correct
 
 
 def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, device=None):
     """Test accuracy of each binary configuration (deterministic forward pass).
+
+    On the CPU the numba kernel :func:`deepspin.binary_nets.evaluate.count_correct`
+    scores the configurations; on other devices a batched torch forward pass does.
 
     Parameters
     ----------
@@ -202,15 +211,25 @@ def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, devi
     x : array or tensor ``(T, n_in)``
     labels : array or tensor ``(T,)``
     chunk, tile : int
-        Configurations and examples evaluated at once (32 × 2000 keeps the activations in
-        cache on a CPU; ``benchmarks/bench_binary_nets.py`` measures the choice).
+        Torch path: configurations and examples evaluated at once (32 × 2000 keeps the
+        activations in cache).
+    device : str or torch.device, optional
+        Default: the device of ``configs`` (CPU for arrays).
 
     Returns
     -------
     ndarray of float64, shape (K,)
     """
     widths = check_widths(widths)
-    device = device or (configs.device if isinstance(configs, torch.Tensor) else "cpu")
+    device = torch.device(
+        device or (configs.device if isinstance(configs, torch.Tensor) else "cpu")
+    )
+    if device.type == "cpu":
+        configs = configs.cpu().numpy() if isinstance(configs, torch.Tensor) else configs
+        x = x.cpu().numpy() if isinstance(x, torch.Tensor) else x
+        labels = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels
+        correct, _ = count_correct(np.asarray(configs), widths, x, labels)
+        return correct / len(labels)
     x = torch.as_tensor(x, dtype=torch.float32, device=device)
     labels = torch.as_tensor(labels, device=device).long()
     configs = torch.as_tensor(configs, device=device)
