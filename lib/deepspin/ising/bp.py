@@ -175,8 +175,6 @@ def _sweep(h, P, Q, P_new, Q_new, t, w, damping, block, n_parts, log_r):
         rows = 0
         for r in range(part, half, n_parts):
             for k in (r, n - 1 - r):
-                if k == r and r == n - 1 - r:
-                    continue  # the middle row of an odd N comes as n − 1 − r below
                 res, row_logs[k] = _update_row(
                     k, P, Q, P_new, Q_new, t, w, damping, products[part], block
                 )
@@ -184,6 +182,8 @@ def _sweep(h, P, Q, P_new, Q_new, t, w, damping, block, n_parts, log_r):
                 rows += 1
                 if rows % block == 0:
                     _fold(products[part], logs[part])
+                if r == n - 1 - r:
+                    break  # the middle row of an odd N, once
         _fold(products[part], logs[part])
     for i in range(n):
         total = 2.0 * h[i] + row_logs[i]

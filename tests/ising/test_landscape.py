@@ -1,0 +1,137 @@
+"""Tests for deepspin.ising.landscape: exactness on trees, closeness to enumeration on
+small dense models, hysteresis of a first-order transition, the iso-energy variant."""
+
+import itertools
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from deepspin.ising import landscape as ls
+
+
+def brute_landscape(h, J, reference, x, beta=1.0):
+    """q, e = ⟨E⟩/N and the Shannon entropy per spin of the tilted measure, by enumeration."""
+    n = len(h)
+    states = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
+    energy = -states @ h - 0.5 * np.einsum("ki,ij,kj->k", states, J, states)
+    overlap = states @ reference
+    out = []
+    for xi in x:
+        log_w = -beta * energy + xi * overlap
+        p = np.exp(log_w - np.logaddexp.reduce(log_w))
+        out.append((p @ overlap / n, p @ energy / n, -(p * np.log(p)).sum() / n))
+    return np.array(out).T
+
+
+def random_tree(n, rng, scale=0.8):
+    J = np.zeros((n, n))
+    for i in range(1, n):
+        j = rng.integers(0, i)
+        J[i, j] = J[j, i] = rng.normal(0.0, scale)
+    return J
+
+
+def test_upper_bound():
+    assert_allclose(ls.entropy_upper_bound([0.0, 0.5, 1.0]), [0.0, np.log(2), 0.0])
+    d = np.linspace(0.01, 0.99, 9)
+    assert_allclose(ls.entropy_upper_bound(d), ls.entropy_upper_bound(1 - d))
+
+
+def test_landscape_is_exact_on_a_tree():
+    rng = np.random.default_rng(0)
+    n = 13
+    h, J = rng.normal(0.0, 0.4, n), random_tree(n, rng)
+    reference = np.sign(rng.normal(size=n))
+    x = np.linspace(-3, 3, 13)
+    land = ls.entropy_landscape(h, J, reference, x, beta=0.7)
+    q, e, s = brute_landscape(h, J, reference, x, beta=0.7)
+    assert land.converged.all()
+    assert_allclose(land.q, q, atol=1e-10)
+    assert_allclose(land.d, (1 - q) / 2, atol=1e-10)
+    assert_allclose(land.energy, e, atol=1e-10)
+    assert_allclose(land.s, s, atol=1e-10)
+    assert np.all(land.s <= ls.entropy_upper_bound(land.d) + 1e-12)
+
+
+def test_landscape_close_to_enumeration_on_a_weak_dense_model():
+    rng = np.random.default_rng(1)
+    n = 14
+    J = np.triu(rng.normal(0.0, 0.05, (n, n)), 1)
+    h, J = rng.normal(0.0, 0.3, n), J + J.T
+    reference = np.where(rng.random(n) < (1 + np.tanh(h)) / 2, 1.0, -1.0)
+    x = np.linspace(-2, 2, 9)
+    land = ls.entropy_landscape(h, J, reference, x)
+    q, _, s = brute_landscape(h, J, reference, x)
+    assert np.abs(land.q - q).max() < 2e-3
+    assert np.abs(land.s - s).max() < 2e-3
+
+
+def curie_weiss(n, coupling):
+    J = np.full((n, n), coupling / n)
+    np.fill_diagonal(J, 0.0)
+    return np.zeros(n), J
+
+
+def test_first_order_transition_shows_hysteresis():
+    # a ferromagnet below its critical temperature, tilted towards the all-up state: the
+    # warm-started sweeps follow the metastable branch past the jump in both directions
+    h, J = curie_weiss(100, 1.5)
+    reference = np.ones(100)
+    x = np.linspace(-0.5, 0.5, 41)
+    up = ls.entropy_landscape(h, J, reference, x)
+    down = ls.entropy_landscape(h, J, reference, x[::-1])
+    width = ls.hysteresis_width(up, down)
+    assert up.converged.all() and down.converged.all()
+    assert width > 0.1
+    assert ls.hysteresis_width(up, up) == 0.0
+    # inside the loop the two branches sit on opposite sides of d = 1/2
+    middle = np.argsort(down.x)[20]
+    assert up.d[20] > 0.5 > down.d[middle]
+
+
+def test_paramagnet_has_no_hysteresis():
+    h, J = curie_weiss(100, 0.5)
+    x = np.linspace(-1, 1, 21)
+    up = ls.entropy_landscape(h, J, np.ones(100), x)
+    down = ls.entropy_landscape(h, J, np.ones(100), x[::-1])
+    assert ls.hysteresis_width(up, down) == 0.0
+
+
+def test_landscape_gap():
+    rng = np.random.default_rng(2)
+    n = 12
+    h, J = np.zeros(n), np.zeros((n, n))
+    land = ls.entropy_landscape(h, J, np.sign(rng.normal(size=n)), np.linspace(-3, 3, 31))
+    # a free model reaches the bound everywhere
+    assert abs(ls.landscape_gap(land)) < 1e-10
+
+
+def test_iso_energy_matches_the_reference_energy():
+    rng = np.random.default_rng(3)
+    n = 12
+    h, J = rng.normal(0.0, 0.5, n), random_tree(n, rng, 0.5)
+    # a typical configuration: its energy lies in the range that β ∈ [0.1, 5] covers
+    states = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
+    energy = -states @ h - 0.5 * np.einsum("ki,ij,kj->k", states, J, states)
+    reference = states[np.argsort(energy)[len(energy) // 50]]
+    target = (-h @ reference - 0.5 * reference @ J @ reference) / n
+    land = ls.iso_energy_landscape(h, J, reference, np.linspace(-1, 1, 5))
+    assert land.converged.all()
+    assert_allclose(land.energy, target, atol=1e-6)
+    q, e, s = brute_landscape(h, J, reference, [land.x[2]], beta=land.beta[2])
+    assert_allclose([land.q[2], land.s[2]], [q[0], s[0]], atol=1e-9)
+
+
+def test_bad_input():
+    h, J = np.zeros(4), np.zeros((4, 4))
+    with pytest.raises(ValueError, match="reference"):
+        ls.entropy_landscape(h, J, np.array([1, 0, 1, 1]))
+    with pytest.raises(ValueError, match="reference"):
+        ls.entropy_landscape(h, J, np.ones(3))
+    with pytest.raises(ValueError, match="x must"):
+        ls.entropy_landscape(h, J, np.ones(4), x=[])
+    with pytest.raises(ValueError, match="beta"):
+        ls.entropy_landscape(h, J, np.ones(4), beta=0.0)
+    with pytest.raises(ValueError, match="beta_range"):
+        ls.iso_energy_landscape(h, J, np.ones(4), beta_range=(2.0, 1.0))
