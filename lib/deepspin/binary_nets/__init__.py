@@ -1,6 +1,7 @@
 """Binary-weight networks: LR-net mean-field training as batched torch ensembles, and
 the weight ensembles drawn from them (chapter ``zh_training``)."""
 
+from deepspin.binary_nets.cases import ZH_CASES, Case, make_ensemble, parts
 from deepspin.binary_nets.ensemble import (
     CollectionInfo,
     collect_ensemble,
@@ -25,6 +26,8 @@ from deepspin.binary_nets.lrnet import (
 
 __all__ = [
     "LEAKY_SLOPE",
+    "ZH_CASES",
+    "Case",
     "CollectionInfo",
     "TrainResult",
     "check_widths",
@@ -35,9 +38,11 @@ __all__ = [
     "init_fields",
     "layer_slices",
     "load_ensemble",
+    "make_ensemble",
     "meanfield_logits",
     "moments_in_memory",
     "n_weights",
+    "parts",
     "sample_configurations",
     "train_ensemble",
     "unflatten_weights",

@@ -1,0 +1,102 @@
+"""The three ensembles of Zou & Huang: deep and shallow, under- and over-parametrised.
+
+``make_ensemble`` trains an ensemble of LR-nets for one case and collects its binary
+configurations above a threshold, the pipeline of chapter ``zh_training`` in one call,
+for the chapters that need a (small) ensemble of their own. A collection that exists
+with the same parameters is resumed or reused, not recomputed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deepspin.binary_nets.ensemble import collect_ensemble
+from deepspin.binary_nets.lrnet import layer_slices, train_ensemble
+from deepspin.checks import check_choice, check_int
+
+__all__ = ["ZH_CASES", "Case", "make_ensemble", "parts"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """An architecture and a training regime."""
+
+    widths: tuple
+    over_parametrised: bool
+
+
+ZH_CASES = {
+    "deep_under": Case((20, 15, 15, 10), False),
+    "shallow_under": Case((20, 10), False),
+    "deep_over": Case((20, 15, 15, 10), True),
+}
+
+
+def parts(widths) -> dict[str, slice]:
+    """The parts fitted separately: ``FULL`` and, for a network with two or more layers,
+    ``LB`` (first layer), ``ITR`` (the layers in between) and ``RB`` (last layer)."""
+    slices = layer_slices(widths)
+    out = {"FULL": slice(0, slices[-1].stop)}
+    if len(slices) >= 2:
+        out["LB"] = slices[0]
+        if len(slices) >= 3:
+            out["ITR"] = slice(slices[1].start, slices[-2].stop)
+        out["RB"] = slices[-1]
+    return out
+
+
+def make_ensemble(
+    case,
+    data,
+    out_dir,
+    n_configs,
+    threshold,
+    n_networks=8,
+    epochs=8,
+    over_n_train=500,
+    over_batch_size=100,
+    over_epochs=300,
+    lr=0.3,
+    l2=1e-5,
+    seed=0,
+    progress=False,
+):
+    """Train the networks of one case and collect ``n_configs`` configurations.
+
+    Parameters
+    ----------
+    case : {"deep_under", "shallow_under", "deep_over"}
+    data : deepspin.data.MnistPCA
+        PCA-MNIST (``deepspin.data.pca_mnist(20)``).
+    out_dir : path
+        Collection directory (see :func:`deepspin.binary_nets.collect_ensemble`).
+    n_configs : int
+    threshold : float
+        Minimal test accuracy of a collected configuration.
+    n_networks, epochs, lr, l2 :
+        Training (under-parametrised: epochs of 300 batches of 200).
+    over_n_train, over_batch_size, over_epochs :
+        Over-parametrised training: the first ``over_n_train`` training images.
+    seed : int
+
+    Returns
+    -------
+    CollectionInfo
+    """
+    case = check_choice("case", case, tuple(ZH_CASES))
+    seed = check_int("seed", seed, 0)
+    spec = ZH_CASES[case]
+    if spec.over_parametrised:
+        train = (data.train[:over_n_train], data.train_labels[:over_n_train])
+        schedule = dict(epochs=over_epochs, batch_size=over_batch_size)
+    else:
+        train = (data.train, data.train_labels)
+        schedule = dict(epochs=epochs, batch_size=200, batches_per_epoch=300)
+    run = train_ensemble(
+        spec.widths, *train, data.test, data.test_labels, n_networks=n_networks, lr=lr,
+        l2=l2, eval_every=0, seed=seed, progress=progress, **schedule,
+    )  # fmt: skip
+    return collect_ensemble(
+        run.fields, spec.widths, data.test, data.test_labels, out_dir, n_configs, threshold,
+        chunk_size=min(n_configs, 50_000), seed=seed, progress=progress,
+    )  # fmt: skip
