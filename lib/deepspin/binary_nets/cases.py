@@ -2,17 +2,20 @@
 
 ``make_ensemble`` trains an ensemble of LR-nets for one case and collects its binary
 configurations above a threshold, the pipeline of chapter ``zh_training`` in one call,
-for the chapters that need a (small) ensemble of their own. A collection that exists
-with the same parameters is resumed or reused, not recomputed.
+for the chapters that need a (small) ensemble of their own. A finished collection made
+with the same parameters is reused without training again (``recipe.json``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from deepspin.binary_nets.ensemble import collect_ensemble
+from deepspin.binary_nets.ensemble import CollectionInfo, collect_ensemble
 from deepspin.binary_nets.lrnet import layer_slices, train_ensemble
 from deepspin.checks import check_choice, check_int
+from deepspin.results import atomic_write_text
 
 __all__ = ["ZH_CASES", "Case", "make_ensemble", "parts"]
 
@@ -86,6 +89,15 @@ def make_ensemble(
     case = check_choice("case", case, tuple(ZH_CASES))
     seed = check_int("seed", seed, 0)
     spec = ZH_CASES[case]
+    out = Path(out_dir)
+    recipe = dict(
+        case=case, n_configs=n_configs, threshold=threshold, n_networks=n_networks,
+        epochs=epochs, over_n_train=over_n_train, over_batch_size=over_batch_size,
+        over_epochs=over_epochs, lr=lr, l2=l2, seed=seed,
+    )  # fmt: skip
+    done = _finished(out, recipe)
+    if done is not None:
+        return done
     if spec.over_parametrised:
         train = (data.train[:over_n_train], data.train_labels[:over_n_train])
         schedule = dict(epochs=over_epochs, batch_size=over_batch_size)
@@ -96,7 +108,26 @@ def make_ensemble(
         spec.widths, *train, data.test, data.test_labels, n_networks=n_networks, lr=lr,
         l2=l2, eval_every=0, seed=seed, progress=progress, **schedule,
     )  # fmt: skip
-    return collect_ensemble(
-        run.fields, spec.widths, data.test, data.test_labels, out_dir, n_configs, threshold,
+    info = collect_ensemble(
+        run.fields, spec.widths, data.test, data.test_labels, out, n_configs, threshold,
         chunk_size=min(n_configs, 50_000), seed=seed, progress=progress,
+    )  # fmt: skip
+    atomic_write_text(out / "recipe.json", json.dumps(recipe, indent=1))
+    return info
+
+
+def _finished(out: Path, recipe: dict):
+    """The collection in ``out`` if it was completed by ``make_ensemble`` with ``recipe``."""
+    try:
+        if json.loads((out / "recipe.json").read_text()) != recipe:
+            return None
+        state = json.loads((out / "state.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if state["accepted"] < recipe["n_configs"]:
+        return None
+    return CollectionInfo(
+        path=out, n_configs=state["accepted"], draws=state["draws"],
+        acceptance=state["accepted"] / max(state["draws"], 1), chunks=state["chunks"],
+        state=state,
     )  # fmt: skip
