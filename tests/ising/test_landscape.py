@@ -119,7 +119,7 @@ def test_iso_energy_matches_the_reference_energy():
     land = ls.iso_energy_landscape(h, J, reference, np.linspace(-1, 1, 5))
     assert land.converged.all()
     assert_allclose(land.energy, target, atol=1e-6)
-    q, e, s = brute_landscape(h, J, reference, [land.x[2]], beta=land.beta[2])
+    q, _, s = brute_landscape(h, J, reference, [land.x[2]], beta=land.beta[2])
     assert_allclose([land.q[2], land.s[2]], [q[0], s[0]], atol=1e-9)
 
 

@@ -2,6 +2,46 @@
 Ising, Monte Carlo, the entropy landscape (chapters ``zh_ising`` and ``zh_landscape``)."""
 
 from deepspin.ising.bp import BetheState, belief_propagation
+from deepspin.ising.exact import ExactResult, enumerate_exact, sample_exact
+from deepspin.ising.landscape import (
+    Landscape,
+    entropy_landscape,
+    entropy_upper_bound,
+    hysteresis_width,
+    iso_energy_landscape,
+    landscape_gap,
+)
 from deepspin.ising.model import IsingModel, check_model, check_spins
+from deepspin.ising.montecarlo import (
+    EntropyEstimate,
+    MonteCarloResult,
+    connected_third_moments,
+    metropolis,
+    moments,
+    third_moments,
+    thermodynamic_entropy,
+)
 
-__all__ = ["BetheState", "IsingModel", "belief_propagation", "check_model", "check_spins"]
+__all__ = [
+    "BetheState",
+    "EntropyEstimate",
+    "ExactResult",
+    "IsingModel",
+    "Landscape",
+    "MonteCarloResult",
+    "belief_propagation",
+    "check_model",
+    "check_spins",
+    "connected_third_moments",
+    "entropy_landscape",
+    "entropy_upper_bound",
+    "enumerate_exact",
+    "hysteresis_width",
+    "iso_energy_landscape",
+    "landscape_gap",
+    "metropolis",
+    "moments",
+    "sample_exact",
+    "third_moments",
+    "thermodynamic_entropy",
+]
