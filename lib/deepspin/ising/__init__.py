@@ -18,8 +18,8 @@ from deepspin.ising.montecarlo import (
     connected_third_moments,
     metropolis,
     moments,
-    third_moments,
     thermodynamic_entropy,
+    third_moments,
 )
 
 __all__ = [
@@ -42,6 +42,6 @@ __all__ = [
     "metropolis",
     "moments",
     "sample_exact",
-    "third_moments",
     "thermodynamic_entropy",
+    "third_moments",
 ]
