@@ -24,24 +24,16 @@ def brute_landscape(h, J, reference, x, beta=1.0):
     return np.array(out).T
 
 
-def random_tree(n, rng, scale=0.8):
-    J = np.zeros((n, n))
-    for i in range(1, n):
-        j = rng.integers(0, i)
-        J[i, j] = J[j, i] = rng.normal(0.0, scale)
-    return J
-
-
 def test_upper_bound():
     assert_allclose(ls.entropy_upper_bound([0.0, 0.5, 1.0]), [0.0, np.log(2), 0.0])
     d = np.linspace(0.01, 0.99, 9)
     assert_allclose(ls.entropy_upper_bound(d), ls.entropy_upper_bound(1 - d))
 
 
-def test_landscape_is_exact_on_a_tree():
+def test_landscape_is_exact_on_a_tree(tree):
     rng = np.random.default_rng(0)
     n = 13
-    h, J = rng.normal(0.0, 0.4, n), random_tree(n, rng)
+    h, J = rng.normal(0.0, 0.4, n), tree(n, rng)
     reference = np.sign(rng.normal(size=n))
     x = np.linspace(-3, 3, 13)
     land = ls.entropy_landscape(h, J, reference, x, beta=0.7)
@@ -107,10 +99,10 @@ def test_landscape_gap():
     assert abs(ls.landscape_gap(land)) < 1e-10
 
 
-def test_iso_energy_matches_the_reference_energy():
+def test_iso_energy_matches_the_reference_energy(tree):
     rng = np.random.default_rng(3)
     n = 12
-    h, J = rng.normal(0.0, 0.5, n), random_tree(n, rng, 0.5)
+    h, J = rng.normal(0.0, 0.5, n), tree(n, rng, 0.5)
     # a typical configuration: its energy lies in the range that β ∈ [0.1, 5] covers
     states = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
     energy = -states @ h - 0.5 * np.einsum("ki,ij,kj->k", states, J, states)
