@@ -36,14 +36,6 @@ def symmetric(n, scale, rng):
     return J + J.T
 
 
-def random_tree(n, rng, scale=0.8):
-    J = np.zeros((n, n))
-    for i in range(1, n):
-        j = rng.integers(0, i)
-        J[i, j] = J[j, i] = rng.normal(0.0, scale)
-    return J
-
-
 def bp_moments(h, J):
     state = belief_propagation(h, J, tol=1e-13, max_sweeps=10000).value
     return state.m, state.C
@@ -106,10 +98,10 @@ def test_bethe_inversion_inverts_bp_moments_exactly():
     assert_allclose(h_fit, h, atol=1e-9)
 
 
-def test_bethe_inversion_on_a_tree_graph_inverts_exact_moments():
+def test_bethe_inversion_on_a_tree_graph_inverts_exact_moments(tree):
     rng = np.random.default_rng(3)
     n = 10
-    h, J = rng.normal(0.0, 0.5, n), random_tree(n, rng)
+    h, J = rng.normal(0.0, 0.5, n), tree(n, rng)
     _, m, C = exact(h, J)
     h_fit, J_fit = bethe_inversion(m, C, mask=J != 0)
     assert_allclose(J_fit, J, atol=1e-12)
@@ -142,10 +134,10 @@ def test_fit_recovers_a_model_from_its_bp_moments():
     assert_allclose(direct.value[1], J, atol=1e-9)
 
 
-def test_fit_on_a_tree_reproduces_exact_moments_and_couplings():
+def test_fit_on_a_tree_reproduces_exact_moments_and_couplings(tree):
     rng = np.random.default_rng(5)
     n = 10
-    h, J = rng.normal(0.0, 0.5, n), random_tree(n, rng)
+    h, J = rng.normal(0.0, 0.5, n), tree(n, rng)
     _, m, C = exact(h, J)
     result = fit_boltzmann(m, C, init="independent", l2=0.0, tol=1e-10, mask=J != 0)
     assert result.converged
