@@ -126,8 +126,4 @@ def _finished(out: Path, recipe: dict):
         return None
     if state["accepted"] < recipe["n_configs"]:
         return None
-    return CollectionInfo(
-        path=out, n_configs=state["accepted"], draws=state["draws"],
-        acceptance=state["accepted"] / max(state["draws"], 1), chunks=state["chunks"],
-        state=state,
-    )  # fmt: skip
+    return CollectionInfo.from_state(out, state)

@@ -54,6 +54,18 @@ class CollectionInfo:
     chunks: int
     state: dict
 
+    @classmethod
+    def from_state(cls, path: Path, state: dict) -> CollectionInfo:
+        """The summary of the collection in ``path`` whose ``state.json`` holds ``state``."""
+        return cls(
+            path=path,
+            n_configs=state["accepted"],
+            draws=state["draws"],
+            acceptance=state["accepted"] / max(state["draws"], 1),
+            chunks=state["chunks"],
+            state=state,
+        )
+
 
 def _fields_digest(flat: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(flat, dtype=np.float32).tobytes()).hexdigest()[:16]
@@ -230,14 +242,7 @@ def collect_ensemble(
         atomic_write_text(state_path, json.dumps(to_jsonable(state), indent=1))
         bar.update(target)
     bar.close()
-    return CollectionInfo(
-        path=out,
-        n_configs=state["accepted"],
-        draws=state["draws"],
-        acceptance=state["accepted"] / max(state["draws"], 1),
-        chunks=state["chunks"],
-        state=state,
-    )
+    return CollectionInfo.from_state(out, state)
 
 
 def load_ensemble(out_dir, max_configs=None):
