@@ -101,16 +101,20 @@ def _log_site_ratios(h, P, Q, block):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _update_messages(p_row, q_row, t_row, w_tail, wk, damping, new_p, new_q):
-    """New ratios of the edges (k, i > k) of one row; returns ``Σ (Δr)²``.
+def _update_messages(p_row, q_row, t_row, w_tail, wk, damping, tail):
+    """New ratios of the edges (k, i > k) of one row, in place; returns ``Σ (Δr)²`` and
+    the product of the new ``r_{i→k}``.
 
     ``r_new = (A + tB) / (A − tB)`` with ``A ± B`` = ``2w``, ``2(1 − w) r_old`` (the
-    ratio form of eq. (bp-ratio)); both messages of an edge share one division. The
-    inputs and outputs are different arrays, which lets LLVM vectorise the loop.
+    ratio form of eq. (bp-ratio)); both messages of an edge share one division. Each
+    new ``r_{k→i}`` is multiplied into ``tail[i]``, the incoming product of site i.
+    An edge reads only its own old ratios and the site ratios ``w`` of the previous
+    sweep, so the update in place is still synchronous.
     """
     vk = 1.0 - wk
     keep = 1.0 - damping
     change = 0.0
+    product = 1.0
     for i in range(p_row.size):
         p, q, ti, wi = p_row[i], q_row[i], t_row[i], w_tail[i]
         sp, dp = wk + vk * q, ti * (wk - vk * q)
@@ -119,33 +123,32 @@ def _update_messages(p_row, q_row, t_row, w_tail, wk, damping, new_p, new_q):
         inv = keep / ((sp - dp) * (sq - dq))
         a = (sp + dp) * (sq - dq) * inv + damping * p
         b = (sq + dq) * (sp - dp) * inv + damping * q
-        new_p[i] = a
-        new_q[i] = b
+        p_row[i] = a
+        q_row[i] = b
+        tail[i] *= a
+        product *= b
         change += (a - p) * (a - p) + (b - q) * (b - q)
-    return change
+    return change, product
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _update_row(k, P, Q, P_new, Q_new, t, w, damping, column_product, block):
-    """Update row k (the edges (k, i > k)) from ``P, Q`` into ``P_new, Q_new``.
+def _update_row(k, P, Q, t, w, damping, column_product, block):
+    """Update row k (the edges (k, i > k)) of ``P, Q`` in place.
 
     Multiplies the new ``r_{k→i}`` into ``column_product[i]`` (the incoming product of
     site i) and returns ``Σ (Δr)²`` and ``Σ ln`` of the new ``r_{i→k}`` (the incoming
-    messages of site k from the right).
+    messages of site k from the right), taking one logarithm per ``block`` edges.
     """
-    new_p, new_q = P_new[k, k + 1 :], Q_new[k, k + 1 :]
-    change = _update_messages(
-        P[k, k + 1 :], Q[k, k + 1 :], t[k, k + 1 :], w[k + 1 :], w[k], damping, new_p, new_q
-    )
-    tail = column_product[k + 1 :]
-    for i in range(tail.size):
-        tail[i] *= new_p[i]
-    row_log = 0.0
-    for start in range(0, new_q.size, block):
-        prod = 1.0
-        for i in range(start, min(new_q.size, start + block)):
-            prod *= new_q[i]
-        row_log += math.log(prod)
+    n = w.size
+    change, row_log = 0.0, 0.0
+    for start in range(k + 1, n, block):
+        stop = min(n, start + block)
+        res, product = _update_messages(
+            P[k, start:stop], Q[k, start:stop], t[k, start:stop], w[start:stop], w[k],
+            damping, column_product[start:stop],
+        )  # fmt: skip
+        change += res
+        row_log += math.log(product)
     return change, row_log
 
 
@@ -157,8 +160,8 @@ def _fold(column_product, column_log):
 
 
 @njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
-def _sweep(h, P, Q, P_new, Q_new, t, w, damping, block, n_parts, log_r):
-    """One synchronous sweep over all edges from ``P, Q`` into ``P_new, Q_new``; leaves
+def _sweep(h, P, Q, t, w, damping, block, n_parts, log_r):
+    """One synchronous sweep over all edges of ``P, Q`` (in place); leaves
     ``ln R_i`` of the new messages in ``log_r`` and returns ``Σ (Δr)²``.
 
     The rows are dealt to ``n_parts`` workers in pairs (k, N−1−k) of equal total length;
@@ -175,9 +178,7 @@ def _sweep(h, P, Q, P_new, Q_new, t, w, damping, block, n_parts, log_r):
         rows = 0
         for r in range(part, half, n_parts):
             for k in (r, n - 1 - r):
-                res, row_logs[k] = _update_row(
-                    k, P, Q, P_new, Q_new, t, w, damping, products[part], block
-                )
+                res, row_logs[k] = _update_row(k, P, Q, t, w, damping, products[part], block)
                 change[part] += res
                 rows += 1
                 if rows % block == 0:
@@ -201,36 +202,22 @@ def _sigmoid(log_r, w):
 
 
 @njit(cache=True, error_model="numpy")
-def _solve(h, P, Q, P_new, Q_new, t, block, damping, tol, max_sweeps, n_parts):
-    """Sweep until the norm of the change is at most ``tol``; the final messages end up
-    in ``P, Q`` (copied back when they last landed in the buffers)."""
+def _solve(h, P, Q, t, block, damping, tol, max_sweeps, n_parts):
+    """Sweep ``P, Q`` in place until the norm of the change is at most ``tol``."""
     n = h.size
     w = np.empty(n)
     log_r = _log_site_ratios(h, P, Q, block)
     _sigmoid(log_r, w)
     residual = np.inf
     sweeps = 0
-    src_p, src_q, dst_p, dst_q = P, Q, P_new, Q_new
     while sweeps < max_sweeps:
-        change = _sweep(h, src_p, src_q, dst_p, dst_q, t, w, damping, block, n_parts, log_r)
+        change = _sweep(h, P, Q, t, w, damping, block, n_parts, log_r)
         residual = math.sqrt(change)
         _sigmoid(log_r, w)
         sweeps += 1
-        src_p, src_q, dst_p, dst_q = dst_p, dst_q, src_p, src_q
         if residual <= tol:
             break
-    if sweeps % 2 == 1:
-        _copy_upper(P_new, P)
-        _copy_upper(Q_new, Q)
     return w, log_r, sweeps, residual
-
-
-@njit(cache=True, parallel=True)
-def _copy_upper(src, dst):
-    n = src.shape[0]
-    for k in prange(n):
-        for i in range(k + 1, n):
-            dst[k, i] = src[k, i]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -339,15 +326,12 @@ def _prepare(J) -> _Couplings:
     return _Couplings(J, t, _block_length(float(largest), J.shape[0]))
 
 
-def _run_bp(h, couplings, messages, damping, tol, max_sweeps, correlations=True, buffers=None):
-    """BP on validated inputs; ``messages`` are updated in place (``buffers``, two more
-    arrays of their shape, are scratch space). Returns a SolverResult."""
+def _run_bp(h, couplings, messages, damping, tol, max_sweeps, correlations=True):
+    """BP on validated inputs; ``messages`` are updated in place. Returns a SolverResult."""
     P, Q = messages
     J, t, block = couplings.J, couplings.t, couplings.block
-    if buffers is None:
-        buffers = (np.empty_like(P), np.empty_like(Q))
     w, log_r, sweeps, residual = _solve(
-        h, P, Q, *buffers, t, block, damping, tol, max_sweeps, 2 * get_num_threads()
+        h, P, Q, t, block, damping, tol, max_sweeps, 2 * get_num_threads()
     )
     C, edge_log, jc = _observables(J, t, P, Q, w, block, correlations)
     # site terms −h_i + ln(1 + R_i); the edge and cavity terms come from _observables

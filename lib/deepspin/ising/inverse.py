@@ -487,7 +487,7 @@ class _Memory:
 
 
 class _BPSolver:
-    """BP for a sequence of nearby models: warm-started messages and fixed scratch arrays.
+    """BP for a sequence of nearby models: warm-started messages.
 
     The messages of the last accepted model are kept (:meth:`commit`); a run that does not
     converge is restarted from them, at a higher damping when ``escalate`` (the damping then
@@ -497,7 +497,6 @@ class _BPSolver:
     def __init__(self, n, damping, max_sweeps):
         self.messages = bp._initial_messages(n, 0.0, 0)
         self.saved = tuple(array.copy() for array in self.messages)
-        self.buffers = (np.empty((n, n)), np.empty((n, n)))
         self.damping = damping
         self.max_sweeps = max_sweeps
         self.failures = 0
@@ -529,9 +528,7 @@ class _BPSolver:
         used, best, stuck = 0, np.inf, 0
         while used < self.max_sweeps:
             chunk = min(_CHUNK, self.max_sweeps - used)
-            result = bp._run_bp(
-                h, couplings, self.messages, self.damping, tol, chunk, True, self.buffers
-            )
+            result = bp._run_bp(h, couplings, self.messages, self.damping, tol, chunk, True)
             used += result.iterations
             if result.converged and np.all(np.isfinite(result.value.m)):
                 return result.value, used

@@ -87,14 +87,12 @@ def entropy_upper_bound(d):
 
 
 class _TiltedSolver:
-    """BP of one model under many tilts and temperatures, reusing messages and buffers."""
+    """BP of one model under many tilts and temperatures, reusing its messages."""
 
     def __init__(self, h, J, reference, damping, tol, max_sweeps):
         self.h, self.J, self.reference = h, J, reference.astype(np.float64)
         self.damping, self.tol, self.max_sweeps = damping, tol, max_sweeps
-        n = h.size
-        self.messages = bp._initial_messages(n, 0.0, 0)
-        self.buffers = (np.empty((n, n)), np.empty((n, n)))
+        self.messages = bp._initial_messages(h.size, 0.0, 0)
         self._beta, self._couplings = None, None
 
     def solve(self, x, beta):
@@ -106,7 +104,7 @@ class _TiltedSolver:
             # a point that fails goes on from where it stopped, with more damping
             result = bp._run_bp(
                 field, self._couplings, self.messages, damping, self.tol, self.max_sweeps,
-                correlations=False, buffers=self.buffers,
+                correlations=False,
             )  # fmt: skip
             sweeps += result.iterations
             if result.converged:
