@@ -199,6 +199,29 @@ def test_fit_reports_bp_that_never_converges():
     assert np.isnan(result.residual)
 
 
+def _cluster_moments(n=60, k=4, flip=0.05, samples=4000, seed=0):
+    """Moments of a mixture of k noisy ±1 patterns, like an ensemble mixing k networks."""
+    rng = np.random.default_rng(seed)
+    patterns = rng.choice([-1.0, 1.0], (k, n))
+    s = patterns[rng.integers(0, k, samples)]
+    s = s * np.where(rng.random(s.shape) < flip, -1.0, 1.0)
+    return s.mean(axis=0), s.T @ s / samples
+
+
+def test_trust_region_keeps_bp_off_a_condensed_fixed_point():
+    # one long step from independent spins lands BP in a condensed state with higher Bethe
+    # likelihood but moments far from the data, and the fit cannot leave it
+    m, C = _cluster_moments()
+    runs = {}
+    for move in (2.0, 0.05):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            runs[move] = fit_boltzmann(m, C, init="independent", max_steps=150, max_move=move)
+    start = runs[2.0].info["rmse"][0]
+    assert runs[2.0].residual == pytest.approx(start)  # no step improved the moments
+    assert runs[0.05].residual < start - 0.01
+
+
 def test_l2_shrinks_the_couplings():
     rng = np.random.default_rng(9)
     n = 30
@@ -271,6 +294,8 @@ def test_bad_input():
         rmse(m, np.eye(2), m, C)
     with pytest.raises(ValueError, match="m_data must have shape"):
         rmse(m, C, np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="max_move"):
+        fit_boltzmann(np.zeros(3), np.eye(3), max_move=0.0)
     with pytest.raises(ValueError, match="method"):
         mean_field_inversion(m, C, method="exact")
     with pytest.raises(ValueError, match="inconsistent"):
