@@ -46,6 +46,18 @@ def test_collection_accepts_only_above_threshold_and_streams_moments(problem, tm
     assert_allclose(np.diag(c), 1.0)
 
 
+def test_collection_records_the_network_of_each_configuration(problem, tmp_path):
+    fields = problem[0]
+    _collect(problem, tmp_path / "c")
+    configs, _, networks = bn.load_ensemble(tmp_path / "c", networks=True)
+    assert networks.shape == (500,) and set(np.unique(networks)) <= {0, 1, 2}
+    # log-probability of each configuration under each network's fields
+    theta = bn.flatten_weights([f.double() for f in fields]).numpy()
+    log_p = -np.logaddexp(0.0, -configs[:, None, :] * theta[None, :, :]).sum(axis=2)
+    assert np.mean(np.argmax(log_p, axis=1) == networks) > 0.95
+    assert np.array_equal(bn.load_ensemble(tmp_path / "c", 120, networks=True)[2], networks[:120])
+
+
 def test_killed_collection_resumes_to_the_same_result(problem, tmp_path, monkeypatch):
     _collect(problem, tmp_path / "full")
     original = ensemble._draw_chunk

@@ -79,7 +79,8 @@ def _save_npz(path: Path, **arrays) -> None:
 
 
 def _draw_chunk(probs, widths, x_test, y_test, threshold, screen, target, batch, gen, max_draws):
-    """Draw until ``target`` configurations pass; returns (configs, accuracies, draws, best).
+    """Draw until ``target`` configurations pass; returns (configs, accuracies, networks,
+    draws, best), ``networks`` being the index of the network each configuration was drawn from.
 
     ``x_test, y_test`` are in the collection's (shuffled) order and ``screen`` holds the
     screening points and z of :func:`count_correct`. ``draws`` counts the draws up to
@@ -88,7 +89,7 @@ def _draw_chunk(probs, widths, x_test, y_test, threshold, screen, target, batch,
     the best test accuracy seen (a running accuracy for abandoned configurations).
     """
     n_networks, n_test = probs.shape[0], x_test.shape[0]
-    kept, accs, draws, best, offset, accepted = [], [], 0, 0.0, 0, 0
+    kept, accs, nets, draws, best, offset, accepted = [], [], [], 0, 0.0, 0, 0
     while accepted < target:
         if draws >= max_draws:
             raise RuntimeError(
@@ -111,8 +112,9 @@ def _draw_chunk(probs, widths, x_test, y_test, threshold, screen, target, batch,
             draws += batch
         kept.append(configs[index])
         accs.append(correct[index] / n_test)
+        nets.append(rows.numpy()[index].astype(np.int32))
         accepted += index.size
-    return np.concatenate(kept), np.concatenate(accs), draws, best
+    return np.concatenate(kept), np.concatenate(accs), np.concatenate(nets), draws, best
 
 
 def collect_ensemble(
@@ -224,7 +226,7 @@ def collect_ensemble(
         gen = torch.Generator().manual_seed(
             int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
         )
-        configs, accs, draws, _ = _draw_chunk(
+        configs, accs, networks, draws, _ = _draw_chunk(
             probs, widths, x_test, y_test, threshold, (screen_at, screen_z), target,
             draw_batch, gen, max_draws,
         )  # fmt: skip
@@ -233,7 +235,10 @@ def collect_ensemble(
         s1 += sigma.sum(dim=0).double().numpy()
         s2 += (sigma.T @ sigma).double().numpy()
         _save_npz(
-            out / f"chunk_{k:05d}.npz", packed=np.packbits(configs > 0, axis=1), accuracy=accs
+            out / f"chunk_{k:05d}.npz",
+            packed=np.packbits(configs > 0, axis=1),
+            accuracy=accs,
+            network=networks,
         )
         _save_npz(out / "moments.npz", s1=s1, s2=s2)
         state.update(
@@ -245,22 +250,33 @@ def collect_ensemble(
     return CollectionInfo.from_state(out, state)
 
 
-def load_ensemble(out_dir, max_configs=None):
-    """Read a collection: ``(configs int8 (n, n_weights) of ±1, accuracies (n,))``."""
+def load_ensemble(out_dir, max_configs=None, networks=False):
+    """Read a collection: ``(configs int8 (n, n_weights) of ±1, accuracies (n,))``.
+
+    With ``networks=True`` a third array ``(n,)`` gives the index (in the trained ensemble)
+    of the network each configuration was drawn from; collections written before the index
+    was stored raise ``ValueError``.
+    """
     out = Path(out_dir)
     state = json.loads((out / "state.json").read_text())
     n = n_weights(state["params"]["widths"])
-    configs, accs, total = [], [], 0
+    configs, accs, nets, total = [], [], [], 0
     for k in range(state["chunks"]):
         with np.load(out / f"chunk_{k:05d}.npz") as chunk:
             bits = np.unpackbits(chunk["packed"], axis=1, count=n)
             configs.append(2 * bits.astype(np.int8) - 1)
             accs.append(chunk["accuracy"])
+            if networks:
+                if "network" not in chunk:
+                    raise ValueError(f"the collection in {out} does not record networks")
+                nets.append(chunk["network"])
         total += len(accs[-1])
         if max_configs is not None and total >= max_configs:
             break
-    configs, accs = np.concatenate(configs), np.concatenate(accs)
-    return (configs, accs) if max_configs is None else (configs[:max_configs], accs[:max_configs])
+    arrays = [np.concatenate(configs), np.concatenate(accs)]
+    if networks:
+        arrays.append(np.concatenate(nets))
+    return tuple(a[:max_configs] for a in arrays)
 
 
 def ensemble_moments(out_dir):
