@@ -120,13 +120,17 @@ def rmse(m_model, C_model, m_data, C_data, mask=None) -> float:
     if m_data.shape != (n,):
         raise ValueError(f"m_data must have shape ({n},) to match m_model, got {m_data.shape}")
     m_data, C_data = _check_moments(m_data, C_data, "m_data", "C_data")
-    mask = _check_mask(mask, n)
-    dC = C_model - C_data  # zero on the diagonal: both diagonals are 1
+    return _moment_distance(m_model, C_model, m_data, C_data, _check_mask(mask, n))
+
+
+def _moment_distance(m_a, C_a, m_b, C_b, mask):
+    """Eq. (fit-rmse) between two sets of validated moments with equal diagonals."""
+    dC = C_a - C_b
     if mask is not None:
         dC = np.where(mask, dC, 0.0)
-    pairs = _pairs_in(mask, n)
+    pairs = _pairs_in(mask, m_a.size)
     c_term = float(np.sum(dC * dC)) / pairs if pairs else 0.0
-    return math.sqrt(float(np.mean((m_model - m_data) ** 2)) + c_term)
+    return math.sqrt(float(np.mean((m_a - m_b) ** 2)) + c_term)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,15 +423,6 @@ def _precondition(u, scale, factor, out=None):
     out = np.empty_like(u[1]) if out is None else out
     _scaled(u[1], scale, factor, out)
     return (factor * scale * u[0], out)
-
-
-def _moment_change(new, old, mask, has_mask, pairs):
-    """How far the BP moments moved in a step, in the metric of eq. (fit-rmse)."""
-    dc = new.C - old.C
-    if has_mask:
-        dc = np.where(mask, dc, 0.0)
-    c_term = float(np.sum(dc * dc)) / (2 * pairs) if pairs else 0.0
-    return math.sqrt(float(np.mean((new.m - old.m) ** 2)) + c_term)
 
 
 def _ascends(change, estimate, loglik, bp_error):
@@ -886,7 +881,7 @@ def fit_boltzmann(
                         loglik,
                         10.0 * n * bp_eps,
                     )
-                    and _moment_change(trial, state, mask_arg, has_mask, pairs) <= max_move
+                    and _moment_distance(trial.m, trial.C, state.m, state.C, mask) <= max_move
                 )
             history["step_size"].append(size)
             history["accepted"].append(accept)
