@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from deepspin import binary_nets as bn
-from deepspin.binary_nets.evaluate import count_correct
+from deepspin.binary_nets.evaluate import _BLOCK, count_correct
 
 
 def _problem(widths, n, seed=0):
@@ -36,7 +36,7 @@ def _reference_hits(config, widths, x, labels):
 
 @pytest.mark.parametrize("widths", [(6, 3), (6, 5, 3), (6, 5, 4, 3), (7, 9, 9, 9, 4)])
 def test_counts_match_a_float64_reference(widths):
-    configs, x, labels = _problem(widths, 333)  # not a multiple of the 64-image block
+    configs, x, labels = _problem(widths, 333)  # not a multiple of the image block
     correct, seen = count_correct(configs, widths, x, labels)
     assert np.all(seen == len(labels))
     for got, config in zip(correct, configs, strict=True):
@@ -64,22 +64,22 @@ def test_torch_path_agrees():
 
 
 def test_exact_rejection_never_loses_a_configuration_above_the_threshold():
-    widths = (6, 5, 3)
-    configs, x, labels = _problem(widths, 1000, seed=3)
+    widths, n = (6, 5, 3), 3000
+    configs, x, labels = _problem(widths, n, seed=3)
     full, _ = count_correct(configs, widths, x, labels)
-    threshold = np.quantile(full, 0.5) / 1000
+    threshold = np.quantile(full, 0.5) / n
     correct, seen = count_correct(configs, widths, x, labels, threshold=threshold)
-    above = full >= threshold * 1000 - 1e-9
+    above = full >= threshold * n - 1e-9
     assert above.any() and (~above).any()
-    assert np.array_equal(correct[above], full[above]) and np.all(seen[above] == 1000)
-    assert np.any(seen[~above] < 1000)
+    assert np.array_equal(correct[above], full[above]) and np.all(seen[above] == n)
+    assert np.any(seen[~above] < n)
     # an abandoned configuration stops exactly when the remaining images cannot suffice
-    abandoned = seen < 1000
+    abandoned = seen < n
     assert not np.any(abandoned & above)
     for c, s, config in zip(correct[abandoned], seen[abandoned], configs[abandoned], strict=True):
         prefix, _ = count_correct(config[None], widths, x[:s], labels[:s])
-        assert prefix[0] == c and c + (1000 - s) < threshold * 1000
-        assert c + (1000 - s + 64) >= threshold * 1000  # not earlier than one block
+        assert prefix[0] == c and c + (n - s) < threshold * n
+        assert c + (n - s + _BLOCK) >= threshold * n  # not earlier than one block
 
 
 def test_screening_drops_only_configurations_far_below():

@@ -4,8 +4,10 @@ A collection draws configurations ``w ~ Π Bernoulli(sigmoid θ)`` from the fiel
 trained ensemble (networks taken in turn), scores each on the test set in a shuffled
 order, abandons it as soon as it cannot reach the threshold or falls far below it at the
 screening points (:func:`deepspin.binary_nets.evaluate.count_correct`), and keeps those
-whose accuracy on the whole test set reaches the threshold. Accepted configurations are
-written in chunks:
+whose accuracy on the whole test set reaches the threshold. A draw is scored by
+correcting the first layer of its network's most likely configuration
+(:mod:`deepspin.binary_nets.incremental`), with the counts of a direct evaluation.
+Accepted configurations are written in chunks:
 
 ``chunk_00000.npz``  ``packed`` (bit-packed ``σ > 0``, ``np.packbits`` along the weights),
                      ``accuracy`` (float64, full test set)
@@ -29,7 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepspin.binary_nets.evaluate import count_correct
+from deepspin.binary_nets.incremental import count_correct_incremental, reference_layer
 from deepspin.binary_nets.lrnet import check_widths, flatten_weights, n_weights
 from deepspin.checks import check_int, check_real
 from deepspin.results import atomic_write_text, to_jsonable
@@ -78,17 +80,18 @@ def _save_npz(path: Path, **arrays) -> None:
     os.replace(tmp, path)
 
 
-def _draw_chunk(probs, widths, x_test, y_test, threshold, screen, target, batch, gen, max_draws):
+def _draw_chunk(probs, reference, threshold, screen, target, batch, gen, max_draws):
     """Draw until ``target`` configurations pass; returns (configs, accuracies, networks,
     draws, best), ``networks`` being the index of the network each configuration was drawn from.
 
-    ``x_test, y_test`` are in the collection's (shuffled) order and ``screen`` holds the
-    screening points and z of :func:`count_correct`. ``draws`` counts the draws up to
+    ``reference`` holds the first layer of each network's mode on the test images in the
+    collection's (shuffled) order, and ``screen`` the screening points and z of
+    :func:`deepspin.binary_nets.evaluate.count_correct`. ``draws`` counts the draws up to
     and including the one that completed the chunk (the rest of the last batch is
     discarded), so that accepted/draws estimates the acceptance without bias; ``best`` is
     the best test accuracy seen (a running accuracy for abandoned configurations).
     """
-    n_networks, n_test = probs.shape[0], x_test.shape[0]
+    n_networks, n_test = probs.shape[0], reference.n_images
     kept, accs, nets, draws, best, offset, accepted = [], [], [], 0, 0.0, 0, 0
     while accepted < target:
         if draws >= max_draws:
@@ -101,7 +104,8 @@ def _draw_chunk(probs, widths, x_test, y_test, threshold, screen, target, batch,
         offset += batch
         u = torch.rand((batch, probs.shape[1]), generator=gen, dtype=probs.dtype)
         configs = torch.where(u < probs[rows], 1, -1).to(torch.int8).numpy()
-        correct, seen = count_correct(configs, widths, x_test, y_test, threshold, *screen)
+        correct, seen = count_correct_incremental(configs, rows.numpy(), reference, threshold,
+                                                  *screen)  # fmt: skip
         best = max(best, float((correct / seen).max()))
         index = np.flatnonzero((seen == n_test) & (correct >= threshold * n_test - 1e-9))
         need = target - accepted
@@ -218,7 +222,10 @@ def collect_ensemble(
         s1, s2 = np.zeros(n), np.zeros((n, n))
 
     order = np.random.default_rng([seed, 2**31]).permutation(x_test.shape[0])
-    x_test, y_test = x_test[order], y_test[order]
+    # a draw differs from its network's most likely configuration in a few weights: it is
+    # scored by correcting that configuration's first layer, computed once here
+    modes = np.where(flat.numpy() >= 0, 1, -1).astype(np.int8)
+    reference = reference_layer(modes, widths, x_test[order], y_test[order])
     n_chunks = -(-n_configs // chunk_size)
     bar = tqdm(total=n_configs, initial=state["accepted"], desc="collect", disable=not progress)
     for k in range(state["chunks"], n_chunks):
@@ -227,8 +234,8 @@ def collect_ensemble(
             int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
         )
         configs, accs, networks, draws, _ = _draw_chunk(
-            probs, widths, x_test, y_test, threshold, (screen_at, screen_z), target,
-            draw_batch, gen, max_draws,
+            probs, reference, threshold, (screen_at, screen_z), target, draw_batch, gen,
+            max_draws,
         )  # fmt: skip
         sigma = torch.as_tensor(configs, dtype=torch.float32)
         # ±1 products summed over ≤ 2^24 rows are exact in float32

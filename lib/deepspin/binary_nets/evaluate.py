@@ -5,8 +5,16 @@ with ``φ`` the leaky ReLU of slope 0.1, and the predicted class is ``argmax z^L
 activation's 1/√fan-in and any other positive factor are dropped: the leaky ReLU is
 positively homogeneous, so they rescale the logits without changing the argmax.
 
+The first layer is computed exactly: the inputs are rounded once to integers in units of
+``2^-bits`` (:func:`input_grid`, about 2⁻²² for PCA-MNIST, finer than float32 resolves
+them) and ``W¹x`` is summed in int32, which cannot overflow for the chosen ``bits``. Its
+result does not depend on the order of the additions, so a configuration that differs
+from another in a few first-layer weights can be scored by correcting the other's first
+layer (:mod:`deepspin.binary_nets.incremental`) with the same result to the last image.
+The later layers are float32.
+
 The kernel scores many configurations at once (one per thread at a time), and processes
-the test images in blocks of 64 with the image index innermost, so that every
+the test images in blocks of 128 with the image index innermost, so that every
 weight multiplies a contiguous vector of activations (SIMD over images). A configuration
 is abandoned as soon as it can no longer reach the required number of correct answers
 (exact) or, at the screening points, when its running accuracy lies more than ``z``
@@ -20,26 +28,40 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["count_correct"]
+__all__ = ["count_correct", "input_grid", "screening_bounds"]
 
 # Images per block. Passed to the kernel at run time: with a compile-time trip count LLVM
 # unrolls the image loop into scalar code instead of vectorising it.
-_BLOCK = 64
+_BLOCK = 128
 
 
 @njit(cache=True, fastmath=True)
-def _layer(weights, offset, n_in, n_out, h, out, block):
-    """``out[j, :] = Σ_i w_ji h[i, :]`` over a block of images (flat row-major rows)."""
+def _layer(weights, offset, n_in, n_out, h, out, block, accumulate=False):
+    """``out[j, :] (+)= Σ_i w_ji h[i, :]`` over a block of images (flat row-major rows).
+
+    ``weights`` has the dtype of ``h``. Four inputs are summed per pass over the output
+    row (with one, every multiply-add loads and stores the row, which bounds the speed),
+    each input row a slice of its own, so that LLVM sees separate streams and vectorises.
+    """
     for j in range(n_out):
         row = offset + j * n_in
-        o = j * block
-        for t in range(block):
-            out[o + t] = 0.0
-        for i in range(n_in):
-            w = weights[row + i]
-            src = i * block
+        o = out[j * block : (j + 1) * block]
+        if not accumulate:
+            o[:] = 0.0
+        i = 0
+        while i + 4 <= n_in:
+            w0, w1 = weights[row + i], weights[row + i + 1]
+            w2, w3 = weights[row + i + 2], weights[row + i + 3]
+            h0, h1 = h[i * block : (i + 1) * block], h[(i + 1) * block : (i + 2) * block]
+            h2, h3 = h[(i + 2) * block : (i + 3) * block], h[(i + 3) * block : (i + 4) * block]
             for t in range(block):
-                out[o + t] += w * h[src + t]
+                o[t] += (w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t])
+            i += 4
+        while i < n_in:
+            w, hi = weights[row + i], h[i * block : (i + 1) * block]
+            for t in range(block):
+                o[t] += w * hi[t]
+            i += 1
 
 
 @njit(cache=True, fastmath=True)
@@ -48,6 +70,32 @@ def _leaky_relu(h, size):
     for t in range(size):
         v = h[t]
         h[t] = v if v > 0.0 else np.float32(0.1) * v
+
+
+@njit(cache=True, fastmath=True)
+def _first_activation(z_int, out, size, hidden):
+    """``out = φ(z)`` (or ``z`` for an output layer) in float32 from the exact integer ``z``."""
+    for t in range(size):
+        v = np.float32(z_int[t])
+        out[t] = v if v > 0.0 or not hidden else np.float32(0.1) * v
+
+
+@njit(cache=True, fastmath=True)
+def _upper_layers(weights, widths, a, b, block):
+    """Layers 2…L from the first layer's activations in ``a``; returns the logits array.
+
+    ``a`` and ``b`` alternate as input and output; ``weights`` is the float32 configuration.
+    """
+    n_layers = widths.shape[0] - 1
+    offset = widths[0] * widths[1]
+    for layer in range(1, n_layers):
+        src, dst = (a, b) if layer % 2 == 1 else (b, a)
+        n_prev, n_next = widths[layer], widths[layer + 1]
+        _layer(weights, offset, n_prev, n_next, src, dst, block)
+        if layer < n_layers - 1:
+            _leaky_relu(dst, n_next * block)
+        offset += n_prev * n_next
+    return a if n_layers % 2 == 1 else b
 
 
 @njit(cache=True, fastmath=True)
@@ -87,6 +135,8 @@ def _count_correct(
     seen = np.zeros(n_conf, dtype=np.int64)
     for c in prange(n_conf):
         weights = configs[c].astype(np.float32)
+        first = configs[c, : widths[0] * widths[1]].astype(np.int32)
+        z_int = np.empty(widths[1] * block, dtype=np.int32)
         a = np.empty(width_max * block, dtype=np.float32)
         b = np.empty(width_max * block, dtype=np.float32)
         best = np.empty(block, dtype=np.float32)
@@ -94,15 +144,9 @@ def _count_correct(
         good, done, next_screen = 0, 0, 0
         for blk in range(n_blocks):
             count = min(block, n_images - done)
-            _layer(weights, 0, widths[0], widths[1], x_blocks[blk], a, block)
-            offset = widths[0] * widths[1]
-            for layer in range(1, n_layers):
-                src, dst = (a, b) if layer % 2 == 1 else (b, a)
-                n_prev, n_next = widths[layer], widths[layer + 1]
-                _leaky_relu(src, n_prev * block)
-                _layer(weights, offset, n_prev, n_next, src, dst, block)
-                offset += n_prev * n_next
-            logits = a if n_layers % 2 == 1 else b
+            _layer(first, 0, widths[0], widths[1], x_blocks[blk], z_int, block)
+            _first_activation(z_int, a, widths[1] * block, n_layers > 1)
+            logits = _upper_layers(weights, widths, a, b, block)
             good += _argmax_hits(logits, n_out, labels, done, count, best, arg, block)
             done += count
             # exact: the remaining images cannot make up the deficit
@@ -117,15 +161,51 @@ def _count_correct(
     return correct, seen
 
 
-def _blocks(x, block):
-    """``(T, n_in)`` → ``(ceil(T / block), n_in · block)`` float32, zero-padded, each row
-    one block of images stored input-major (the image index runs fastest)."""
+def input_grid(x, n_in):
+    """Bits of the integer input grid: the largest ``bits`` with ``n_in · max|x| · 2^bits``
+    below 2³¹, so that a first-layer sum of ``n_in`` ±inputs never overflows int32."""
+    largest = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    if largest == 0.0:
+        return 0
+    return math.floor(math.log2((2**31 - 1) / (n_in * largest)))
+
+
+def integer_blocks(x, block, bits=None):
+    """The inputs on the grid ``2^-bits`` as int32 blocks (see :func:`_blocks`).
+
+    The inputs are taken in float32 first, the precision of the data and of the torch
+    path, so that float32 and float64 copies of a test set give the same scores.
+    """
+    x = np.asarray(x, dtype=np.float32).astype(np.float64)
+    bits = input_grid(x, x.shape[1]) if bits is None else bits
+    return _blocks(np.rint(np.ldexp(x, bits)), block, np.int32)
+
+
+def _blocks(x, block, dtype=np.float32):
+    """``(T, n_in)`` → ``(ceil(T / block), n_in · block)``, zero-padded, each row one block
+    of images stored input-major (the image index runs fastest)."""
     n, n_in = x.shape
     n_blocks = -(-n // block)
-    padded = np.zeros((n_blocks * block, n_in), dtype=np.float32)
+    padded = np.zeros((n_blocks * block, n_in), dtype=dtype)
     padded[:n] = x
     blocks = padded.reshape(n_blocks, block, n_in).transpose(0, 2, 1)
     return np.ascontiguousarray(blocks).reshape(n_blocks, n_in * block)
+
+
+def screening_bounds(threshold, screen_at, screen_z, n_images):
+    """The early exits of a scoring kernel for ``n_images`` images.
+
+    Returns ``(required, screen_at, screen_min)``: the correct answers needed to reach
+    ``threshold``, the screening points (sorted, int64) and the running accuracy below
+    which a configuration is dropped at each, ``threshold − z sqrt(threshold (1 −
+    threshold) / n)``.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    required = math.ceil(threshold * n_images - 1e-9)
+    screen_at = np.asarray(sorted(screen_at), dtype=np.int64)
+    spread = np.sqrt(threshold * (1.0 - threshold) / np.maximum(screen_at, 1))
+    return required, screen_at, (threshold - screen_z * spread).astype(np.float64)
 
 
 def count_correct(configs, widths, x, labels, threshold=0.0, screen_at=(), screen_z=4.0):
@@ -156,21 +236,16 @@ def count_correct(configs, widths, x, labels, threshold=0.0, screen_at=(), scree
         ``correct / T`` is its exact test accuracy.
     """
     widths = np.asarray(widths, dtype=np.int64)
-    x = np.asarray(x, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
     configs = np.ascontiguousarray(configs)
     n_w = int(np.sum(widths[:-1] * widths[1:]))
     if configs.ndim != 2 or configs.shape[1] != n_w:
         raise ValueError(f"configs must have shape (K, {n_w}) for widths {tuple(widths)}")
+    x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != widths[0] or labels.shape != (x.shape[0],):
         raise ValueError(f"x must be (T, {widths[0]}) and labels (T,)")
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-    n = x.shape[0]
-    required = math.ceil(threshold * n - 1e-9)
-    screen_at = np.asarray(sorted(screen_at), dtype=np.int64)
-    spread = np.sqrt(threshold * (1.0 - threshold) / np.maximum(screen_at, 1))
-    screen_min = (threshold - screen_z * spread).astype(np.float64)
+    required, screen_at, screen_min = screening_bounds(threshold, screen_at, screen_z, x.shape[0])
+    blocks = integer_blocks(x, _BLOCK)
     return _count_correct(
-        _blocks(x, _BLOCK), labels, n, configs, widths, required, screen_at, screen_min, _BLOCK
+        blocks, labels, x.shape[0], configs, widths, required, screen_at, screen_min, _BLOCK
     )
