@@ -9,6 +9,11 @@ from deepspin.binary_nets.ensemble import (
     load_ensemble,
     moments_in_memory,
 )
+from deepspin.binary_nets.incremental import (
+    ReferenceLayer,
+    count_correct_incremental,
+    reference_layer,
+)
 from deepspin.binary_nets.lrnet import (
     LEAKY_SLOPE,
     TrainResult,
@@ -29,10 +34,12 @@ __all__ = [
     "ZH_CASES",
     "Case",
     "CollectionInfo",
+    "ReferenceLayer",
     "TrainResult",
     "check_widths",
     "collect_ensemble",
     "configuration_accuracy",
+    "count_correct_incremental",
     "ensemble_moments",
     "flatten_weights",
     "init_fields",
@@ -43,6 +50,7 @@ __all__ = [
     "moments_in_memory",
     "n_weights",
     "parts",
+    "reference_layer",
     "sample_configurations",
     "train_ensemble",
     "unflatten_weights",

@@ -6,11 +6,12 @@ activation's 1/√fan-in and any other positive factor are dropped: the leaky Re
 positively homogeneous, so they rescale the logits without changing the argmax.
 
 The first layer is computed exactly: the inputs are rounded once to integers in units of
-``2^-bits`` (:func:`input_grid`, about 2⁻²² for PCA-MNIST, finer than float32 resolves
-them) and ``W¹x`` is summed in int32, which cannot overflow for the chosen ``bits``. Its
-result does not depend on the order of the additions, so a configuration that differs
-from another in a few first-layer weights can be scored by correcting the other's first
-layer (:mod:`deepspin.binary_nets.incremental`) with the same result to the last image.
+``2^-bits`` (:func:`input_grid`, 2⁻²³ for the PCA-MNIST test set, float32's resolution
+for inputs of order one) and ``W¹x`` is summed in int32, which cannot overflow for the
+chosen ``bits``. Its result does not depend on the order of the additions, so a
+configuration that differs from another in a few first-layer weights can be scored by
+correcting the other's first layer (:mod:`deepspin.binary_nets.incremental`) with the same
+result to the last image.
 The later layers are float32.
 
 The kernel scores many configurations at once (one per thread at a time), and processes
