@@ -1,5 +1,6 @@
-"""Binary-weight networks: LR-net mean-field training as batched torch ensembles, and
-the weight ensembles drawn from them (chapter ``zh_training``)."""
+"""Binary-weight networks: LR-net mean-field training as batched ensembles (torch autograd,
+or the fused numba kernel of :mod:`deepspin.binary_nets.fused` on the CPU), and the weight
+ensembles drawn from them (chapter ``zh_training``)."""
 
 from deepspin.binary_nets.cases import ZH_CASES, Case, make_ensemble, parts
 from deepspin.binary_nets.ensemble import (

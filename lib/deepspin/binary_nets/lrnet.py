@@ -15,6 +15,11 @@ see the same minibatch stream (so the first layer is one large matrix product), 
 with its own initialisation and noise. Adam acts element-wise, so the networks train
 independently: the batched trainer reproduces E single-network runs exactly.
 
+Two backends train the same model: torch autograd (any device, binary or real weights)
+and, on the CPU, the fused numba kernel of :mod:`deepspin.binary_nets.fused`, which runs
+forward pass, backward pass and Adam step of all networks in one call (about three times
+faster at E = 256 on two cores; it draws its noise from its own generator).
+
 Weight order (the public flat layout used by the ensembles and the Ising chapters):
 layer by layer, each layer's ``(out, in)`` matrix row-major; :func:`layer_slices` gives
 the index range of each layer.
@@ -31,6 +36,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from deepspin.binary_nets import fused
 from deepspin.binary_nets.evaluate import count_correct
 from deepspin.checks import as_generator, check_choice, check_int, check_real
 
@@ -312,6 +318,7 @@ def train_ensemble(
     noise_fn=None,
     weights="binary",
     progress=False,
+    backend=None,
 ):
     """Train an ensemble of binary-weight MLPs with the LR-net mean-field objective.
 
@@ -355,6 +362,12 @@ def train_ensemble(
         and optimiser: the context for the binary networks' accuracies.
     progress : bool
         Show a progress bar over epochs.
+    backend : {None, "numba", "torch"}
+        ``"numba"``: the fused CPU kernel (:mod:`deepspin.binary_nets.fused`), binary
+        weights only; ``"torch"``: autograd and ``torch.optim.Adam``. Default: numba for
+        binary weights on the CPU, torch otherwise. Both compute the same steps (to
+        float rounding) given the same ``noise_fn``; without it, each draws its noise
+        from its own generator, seeded from ``seed``.
 
     Returns
     -------
@@ -368,6 +381,7 @@ def train_ensemble(
     eval_every = check_int("eval_every", eval_every, 0)
     eval_draws = check_int("eval_draws", eval_draws, 1)
     weights = check_choice("weights", weights, ("binary", "real"))
+    backend = _check_backend(backend, device, weights)
     rng = as_generator(seed)
     x_train = torch.as_tensor(np.asarray(x_train), dtype=torch.float32, device=device)
     y_train = torch.as_tensor(np.asarray(y_train), device=device).long()
@@ -383,18 +397,24 @@ def train_ensemble(
 
     if initial_fields is None:
         initial_fields = init_fields(widths, n_networks, init_scale, rng, device)
-    fields = [f.detach().clone().to(device).requires_grad_(True) for f in initial_fields]
-    initial = [f.detach().clone() for f in fields]
-    optimizer = torch.optim.Adam(fields, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    _check_initial_fields(initial_fields, widths, n_networks)
+    initial = [f.detach().clone().to(device) for f in initial_fields]
     noise_gen = _torch_generator(rng, device)
     eval_gen = _torch_generator(rng, device)
-    order_rng = np.random.default_rng(rng.integers(0, 2**63))
+    minibatches = _minibatches(np.random.default_rng(rng.integers(0, 2**63)), n_train, batch_size)
+    shapes = [(n_networks, batch_size, w) for w in widths[1:]]
+    if backend == "torch":
+        trainer = _TorchTrainer(initial, x_train, y_train, lr, l2, weights, noise_gen)
+    else:
+        # the numba kernel's own generator, keyed by the seed torch's would have used
+        trainer = _FusedTrainer(initial, x_train, y_train, lr, l2, noise_gen.initial_seed())
 
     eval_epochs, accuracy, losses = [], [], []
 
     def evaluate(epoch):
         if eval_every and (epoch % eval_every == 0 or epoch == epochs):
             eval_epochs.append(epoch)
+            fields = trainer.fields()
             if weights == "binary":
                 acc = _sampled_accuracy(fields, widths, x_test, y_test, eval_draws, eval_gen)
             else:
@@ -405,44 +425,24 @@ def train_ensemble(
 
     evaluate(0)
     step = 0
-    perm, cursor = order_rng.permutation(n_train), 0
     for epoch in tqdm(range(1, epochs + 1), desc="train", disable=not progress):
-        epoch_loss = torch.zeros(n_networks, device=device, dtype=torch.float64)
-        for _ in range(batches_per_epoch):
-            if cursor + batch_size > n_train:
-                perm, cursor = order_rng.permutation(n_train), 0
-            idx = torch.as_tensor(perm[cursor : cursor + batch_size], device=device)
-            cursor += batch_size
-            noise = None
-            if noise_fn is not None:
-                shapes = [(n_networks, batch_size, f.shape[1]) for f in fields]
-                noise = noise_fn(step, shapes)
-            if weights == "binary":
-                logits = meanfield_logits(fields, x_train[idx], noise, noise_gen)
-            else:
-                logits = _real_logits(fields, x_train[idx])
-            ce = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]),
-                y_train[idx].repeat(n_networks),
-                reduction="none",
-            ).reshape(n_networks, batch_size)
-            per_network = ce.mean(dim=1)
-            penalty = 0.5 * l2 * sum((f * f).sum(dim=(1, 2)) for f in fields)
-            optimizer.zero_grad(set_to_none=True)
-            (per_network + penalty).sum().backward()
-            optimizer.step()
-            epoch_loss += per_network.detach().to(torch.float64)
-            step += 1
-        losses.append((epoch_loss / batches_per_epoch).cpu().numpy())
+        batches = np.stack([next(minibatches) for _ in range(batches_per_epoch)])
+        noise = None
+        if noise_fn is not None:
+            # a generator: an epoch of noise for many networks would not fit in memory
+            noise = (noise_fn(step + k, shapes) for k in range(batches_per_epoch))
+        losses.append(trainer.epoch(batches, noise).mean(axis=0))
+        step += batches_per_epoch
         evaluate(epoch)
 
     info = dict(
         n_networks=n_networks, epochs=epochs, batch_size=batch_size,
         batches_per_epoch=batches_per_epoch, lr=lr, l2=l2, init_scale=init_scale,
         n_train=n_train, eval_draws=eval_draws, device=str(device), weights=weights,
+        backend=backend,
     )  # fmt: skip
     return TrainResult(
-        fields=[f.detach() for f in fields],
+        fields=trainer.fields(),
         initial_fields=initial,
         epochs=np.array(eval_epochs, dtype=int),
         test_accuracy=np.array(accuracy).reshape(len(eval_epochs), n_networks),
@@ -450,3 +450,95 @@ def train_ensemble(
         widths=widths,
         info=info,
     )
+
+
+def _check_backend(backend, device, weights):
+    backend = check_choice("backend", backend, (None, "numba", "torch"))
+    on_cpu = torch.device(device).type == "cpu"
+    if backend is None:
+        return "numba" if on_cpu and weights == "binary" else "torch"
+    if backend == "numba" and not on_cpu:
+        raise ValueError(f"backend 'numba' runs on the CPU only, got device {device!r}")
+    if backend == "numba" and weights != "binary":
+        raise ValueError("backend 'numba' trains binary weights only; use backend='torch'")
+    return backend
+
+
+def _check_initial_fields(fields, widths, n_networks):
+    expected = [(n_networks, b, a) for a, b in pairwise(widths)]
+    got = [tuple(f.shape) for f in fields]
+    if got != expected:
+        raise ValueError(f"initial_fields must have shapes {expected}, got {got}")
+
+
+def _minibatches(order_rng, n_train, batch_size):
+    """Row indices of successive minibatches: without replacement within a pass over a
+    permutation, a fresh permutation once fewer than ``batch_size`` rows are left."""
+    perm, cursor = order_rng.permutation(n_train), 0
+    while True:
+        if cursor + batch_size > n_train:
+            perm, cursor = order_rng.permutation(n_train), 0
+        yield perm[cursor : cursor + batch_size]
+        cursor += batch_size
+
+
+class _TorchTrainer:
+    """Autograd through :func:`meanfield_logits` (or the real-weight network) and
+    ``torch.optim.Adam``, one step per minibatch."""
+
+    def __init__(self, initial, x, y, lr, l2, weights, noise_gen):
+        self.params = [f.detach().clone().requires_grad_(True) for f in initial]
+        self.optimizer = torch.optim.Adam(self.params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        self.x, self.y, self.l2, self.weights, self.noise_gen = x, y, l2, weights, noise_gen
+
+    def fields(self):
+        return [f.detach() for f in self.params]
+
+    def epoch(self, batches, noise):
+        """Adam steps on ``batches`` ``(S, B)``, with the noise of each step from the
+        iterable ``noise`` (or drawn); returns the mean cross-entropies ``(S, E)``."""
+        n_networks = self.params[0].shape[0]
+        noise = iter(noise) if noise is not None else None
+        out = []
+        for rows in batches:
+            idx = torch.as_tensor(rows, device=self.x.device)
+            if self.weights == "binary":
+                eps = None if noise is None else next(noise)
+                logits = meanfield_logits(self.params, self.x[idx], eps, self.noise_gen)
+            else:
+                logits = _real_logits(self.params, self.x[idx])
+            ce = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                self.y[idx].repeat(n_networks),
+                reduction="none",
+            ).reshape(n_networks, len(rows))
+            per_network = ce.mean(dim=1)
+            penalty = 0.5 * self.l2 * sum((f * f).sum(dim=(1, 2)) for f in self.params)
+            self.optimizer.zero_grad(set_to_none=True)
+            (per_network + penalty).sum().backward()
+            self.optimizer.step()
+            out.append(per_network.detach().to(torch.float64).cpu().numpy())
+        return np.array(out)
+
+
+class _FusedTrainer:
+    """The fused numba kernel (:mod:`deepspin.binary_nets.fused`): a whole epoch per
+    kernel call, or one call per step when the noise is given."""
+
+    def __init__(self, initial, x, y, lr, l2, seed):
+        self.state = fused.FusedState.from_fields(initial)
+        self.x, self.y = x.cpu().numpy(), y.cpu().numpy()
+        self.lr, self.l2, self.seed = lr, l2, seed
+
+    def fields(self):
+        return [torch.from_numpy(f) for f in self.state.fields()]
+
+    def epoch(self, batches, noise):
+        if noise is None:
+            return fused.train_steps(self.state, self.x, self.y, batches, self.lr, self.l2,
+                                     self.seed)  # fmt: skip
+        return np.array([
+            fused.adam_step(self.state, self.x[rows], self.y[rows], self.lr, self.l2,
+                            noise=eps)
+            for rows, eps in zip(batches, noise, strict=True)
+        ])  # fmt: skip
