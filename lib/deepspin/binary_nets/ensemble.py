@@ -299,7 +299,16 @@ def ensemble_moments(out_dir):
     return sums["s1"] / count, sums["s2"] / count
 
 
-def moments_in_memory(configs):
-    """``m`` and ``C`` of an array of ±1 configurations, computed directly (the reference)."""
-    sigma = np.asarray(configs, dtype=np.float64)
-    return sigma.mean(axis=0), sigma.T @ sigma / sigma.shape[0]
+def moments_in_memory(configs, block=100_000):
+    """``m`` and ``C`` of an array of ±1 configurations, computed directly (the reference).
+
+    The products are summed in float64 over blocks of ``block`` configurations, so that a
+    paper-size ensemble (2×10⁶ × 675) needs no float64 copy of the whole array.
+    """
+    sigma = np.asarray(configs)
+    n, n_w = sigma.shape
+    s2 = np.zeros((n_w, n_w))
+    for start in range(0, n, block):
+        part = sigma[start : start + block].astype(np.float64)
+        s2 += part.T @ part
+    return sigma.sum(axis=0, dtype=np.float64) / n, s2 / n
