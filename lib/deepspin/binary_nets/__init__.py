@@ -29,18 +29,26 @@ from deepspin.binary_nets.lrnet import (
     train_ensemble,
     unflatten_weights,
 )
+from deepspin.binary_nets.symmetry import (
+    OrbitScatter,
+    effective_networks,
+    orbit_means,
+    orbit_scatter,
+)
 
 __all__ = [
     "LEAKY_SLOPE",
     "ZH_CASES",
     "Case",
     "CollectionInfo",
+    "OrbitScatter",
     "ReferenceLayer",
     "TrainResult",
     "check_widths",
     "collect_ensemble",
     "configuration_accuracy",
     "count_correct_incremental",
+    "effective_networks",
     "ensemble_moments",
     "flatten_weights",
     "init_fields",
@@ -50,6 +58,8 @@ __all__ = [
     "meanfield_logits",
     "moments_in_memory",
     "n_weights",
+    "orbit_means",
+    "orbit_scatter",
     "parts",
     "reference_layer",
     "sample_configurations",

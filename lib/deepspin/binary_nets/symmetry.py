@@ -1,0 +1,118 @@
+"""The hidden-unit relabelling symmetry of an ensemble of independently trained networks.
+
+Relabelling the hidden units of a network (a permutation of each hidden layer) leaves its
+function unchanged. Networks trained from independent, identically distributed initial
+fields form a distribution invariant under every relabelling, so its magnetisations are
+constant on the orbits of the relabellings (chapter ``zh_training``,
+eq. (orbit-magnetisations)): in the first layer of a network with hidden layers, one value
+per input component (the weights ``w_{·i}``); in the last layer, one per class (``w_{k·}``);
+in a layer between two hidden layers, one value for all its weights. A layer with no
+hidden unit on either side (a network without hidden layers) has no symmetry.
+
+An ensemble that mixes E networks estimates the orbit values with sampling noise: when each
+network contributes a nearly fixed configuration, a weight's magnetisation scatters around
+its orbit's value ``m̄`` with standard deviation ``sqrt((1 − m̄²)/E_eff)``, where
+``E_eff = 1/Σ_e p_e²`` counts the networks by their shares ``p_e`` of the configurations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from deepspin.binary_nets.lrnet import check_widths, layer_slices, n_weights
+
+__all__ = ["OrbitScatter", "effective_networks", "orbit_means", "orbit_scatter"]
+
+
+@dataclass(frozen=True)
+class OrbitScatter:
+    """Magnetisations of one layer against the relabelling symmetry.
+
+    Attributes
+    ----------
+    kind : str
+        ``"input"`` (orbits are the first layer's columns), ``"class"`` (the last layer's
+        rows), ``"interior"`` (one orbit) or ``"none"`` (every weight its own orbit).
+    between : float
+        Standard deviation of the orbit means over the orbits (0 for one orbit).
+    within : float
+        RMS deviation of the magnetisations from their orbit's mean.
+    noise : float
+        Predicted sampling scatter within an orbit of ``n`` weights, measured from the
+        orbit's own mean: ``sqrt(⟨1 − m̄²⟩ (n − 1)/(n E_eff))`` (0 for ``"none"``).
+    """
+
+    kind: str
+    between: float
+    within: float
+    noise: float
+
+
+def _kinds(widths):
+    n_layers = len(widths) - 1
+    if n_layers == 1:
+        return ["none"]
+    return ["input", *["interior"] * (n_layers - 2), "class"]
+
+
+def orbit_means(m, widths) -> list[np.ndarray]:
+    """Each layer's magnetisations replaced by the mean over their orbit, shaped ``(out, in)``."""
+    widths = check_widths(widths)
+    m = np.asarray(m, dtype=np.float64)
+    if m.shape != (n_weights(widths),):
+        raise ValueError(f"m must have shape ({n_weights(widths)},) for widths {widths}")
+    out = []
+    for s, (n_in, n_out), kind in zip(
+        layer_slices(widths), pairwise(widths), _kinds(widths), strict=True
+    ):
+        layer = m[s].reshape(n_out, n_in)
+        means = {
+            "input": lambda w: np.broadcast_to(w.mean(axis=0), w.shape),
+            "class": lambda w: np.broadcast_to(w.mean(axis=1, keepdims=True), w.shape),
+            "interior": lambda w: np.full(w.shape, w.mean()),
+            "none": lambda w: w,
+        }[kind]
+        out.append(np.array(means(layer)))
+    return out
+
+
+def effective_networks(networks, n_networks=None) -> float:
+    """``E_eff = 1/Σ_e p_e²`` of the network labels of a collection's configurations."""
+    networks = np.asarray(networks, dtype=np.int64)
+    if networks.ndim != 1 or networks.size == 0 or networks.min() < 0:
+        raise ValueError("networks must be a non-empty 1-d array of non-negative indices")
+    shares = np.bincount(networks, minlength=n_networks or 0) / networks.size
+    return float(1.0 / np.sum(shares**2))
+
+
+def orbit_scatter(m, widths, e_eff) -> list[OrbitScatter]:
+    """Per layer: spread of the orbit means, scatter within the orbits, predicted noise.
+
+    Parameters
+    ----------
+    m : array ``(n_weights,)``
+        Magnetisations of an ensemble (flat layout of :func:`layer_slices`).
+    widths : sequence of int
+    e_eff : float
+        Effective number of networks mixed (:func:`effective_networks`), ≥ 1.
+    """
+    widths = check_widths(widths)
+    if not e_eff >= 1.0:
+        raise ValueError(f"e_eff must be at least 1, got {e_eff!r}")
+    m = np.asarray(m, dtype=np.float64)
+    rows = []
+    for s, mean, kind in zip(layer_slices(widths), orbit_means(m, widths), _kinds(widths),
+                             strict=True):  # fmt: skip
+        layer = m[s].reshape(mean.shape)
+        orbits = {"input": mean[0], "class": mean[:, 0], "interior": mean[:1, 0],
+                  "none": mean.ravel()}[kind]  # fmt: skip
+        # deviations from the orbit's own mean of n weights keep (n − 1)/n of the variance
+        size = layer.size // orbits.size
+        noise = 0.0 if kind == "none" else np.mean(1 - orbits**2) / e_eff * (size - 1) / size
+        noise = float(np.sqrt(noise))
+        within = float(np.sqrt(np.mean((layer - mean) ** 2)))
+        rows.append(OrbitScatter(kind, float(np.std(orbits)), within, noise))
+    return rows

@@ -1,0 +1,68 @@
+"""Tests for deepspin.binary_nets.symmetry: orbits of the hidden-unit relabellings."""
+
+import numpy as np
+import pytest
+
+from deepspin import binary_nets as bn
+
+WIDTHS = (6, 5, 4, 3)
+
+
+def _ensemble(n_networks, seed, symmetric=True, widths=(20, 15, 15, 10)):
+    """Magnetisations of ``n_networks`` ±1 networks whose weights are drawn with orbit means
+    (one per input, one for the interior, one per class), or with a mean per weight."""
+    rng = np.random.default_rng(seed)
+    n_in, h1, h2, n_out = widths
+    a, b, c = rng.uniform(-0.8, 0.8, n_in), 0.3, rng.uniform(-0.8, 0.8, n_out)
+    means = [np.broadcast_to(a, (h1, n_in)), np.full((h2, h1), b),
+             np.broadcast_to(c[:, None], (n_out, h2))]  # fmt: skip
+    if not symmetric:
+        means = [rng.uniform(-0.9, 0.9, mean.shape) for mean in means]
+    flat = np.concatenate([mean.ravel() for mean in means])
+    nets = np.where(rng.random((n_networks, flat.size)) < (1 + flat) / 2, 1.0, -1.0)
+    return nets.mean(axis=0), a, c
+
+
+def test_orbit_means_are_constant_on_orbits():
+    m = np.random.default_rng(0).uniform(-1, 1, bn.n_weights(WIDTHS))
+    first, interior, last = bn.orbit_means(m, WIDTHS)
+    assert first.shape == (5, 6) and interior.shape == (4, 5) and last.shape == (3, 4)
+    assert np.allclose(first, first[0]) and np.allclose(interior, interior[0, 0])
+    assert np.allclose(last, last[:, :1])
+    assert np.allclose(first[0], m[:30].reshape(5, 6).mean(axis=0))
+    (same,) = bn.orbit_means(m[:18], (6, 3))  # no hidden unit: no symmetry
+    assert np.array_equal(same, m[:18].reshape(3, 6))
+
+
+def test_symmetric_ensemble_scatters_as_sampling_predicts():
+    m, a, c = _ensemble(4000, seed=1)
+    rows = bn.orbit_scatter(m, (20, 15, 15, 10), e_eff=4000.0)
+    assert [r.kind for r in rows] == ["input", "interior", "class"]
+    for row in rows:
+        # the ratio fluctuates by about 1/sqrt(2 × degrees of freedom), 0.06 for 140
+        assert 0.8 * row.noise < row.within < 1.2 * row.noise
+    assert rows[0].between == pytest.approx(np.std(a), abs=0.02)
+    assert rows[1].between == 0.0
+    assert rows[2].between == pytest.approx(np.std(c), abs=0.02)
+
+
+def test_broken_symmetry_shows_as_excess_scatter():
+    m, _, _ = _ensemble(4000, seed=2, symmetric=False, widths=WIDTHS)
+    rows = bn.orbit_scatter(m, WIDTHS, e_eff=4000.0)
+    assert all(row.within > 5 * row.noise for row in rows)
+
+
+def test_effective_networks():
+    assert bn.effective_networks(np.repeat(np.arange(8), 10)) == pytest.approx(8.0)
+    assert bn.effective_networks(np.zeros(50, dtype=int)) == pytest.approx(1.0)
+    # shares 3/4 and 1/4: 1 / (9/16 + 1/16)
+    assert bn.effective_networks([0, 0, 0, 1]) == pytest.approx(1.6)
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="m must have shape"):
+        bn.orbit_means(np.zeros(10), WIDTHS)
+    with pytest.raises(ValueError, match="e_eff"):
+        bn.orbit_scatter(np.zeros(bn.n_weights(WIDTHS)), WIDTHS, e_eff=0.5)
+    with pytest.raises(ValueError, match="networks"):
+        bn.effective_networks([])
