@@ -66,3 +66,41 @@ def test_validation():
         bn.orbit_scatter(np.zeros(bn.n_weights(WIDTHS)), WIDTHS, e_eff=0.5)
     with pytest.raises(ValueError, match="networks"):
         bn.effective_networks([])
+
+
+def _moments(nets):
+    return nets.mean(axis=0), nets.T @ nets / len(nets)
+
+
+def test_independent_weights_correlate_at_the_sampling_noise():
+    rng, widths = np.random.default_rng(3), (20, 15, 15, 10)  # thousands of pairs per kind
+    nets = np.where(rng.random((3000, bn.n_weights(widths))) < 0.6, 1.0, -1.0)
+    pairs = bn.pair_correlations(*_moments(nets), widths, e_eff=3000.0)
+    assert {(p.layer, p.kind) for p in pairs} == {
+        (layer, kind) for layer in range(3) for kind in ("same row", "same column", "neither")
+    }
+    for p in pairs:
+        assert 0.9 * p.noise < p.rms < 1.1 * p.noise and abs(p.mean) < 0.5 * p.noise
+
+
+def test_a_shared_sign_within_rows_shows_in_same_row_pairs_only():
+    rng = np.random.default_rng(4)
+    n_nets, (n_in, n_out) = 3000, (6, 5)
+    # each hidden unit of each network flips its whole row of first-layer weights at random
+    base = np.where(rng.random((n_nets, n_out, n_in)) < 0.8, 1.0, -1.0)
+    rows = base * rng.choice([-1.0, 1.0], size=(n_nets, n_out, 1))
+    rest = np.where(rng.random((n_nets, bn.n_weights(WIDTHS) - n_in * n_out)) < 0.5, 1.0, -1.0)
+    nets = np.hstack([rows.reshape(n_nets, -1), rest])
+    first = {
+        p.kind: p for p in bn.pair_correlations(*_moments(nets), WIDTHS, 3000.0) if p.layer == 0
+    }
+    assert first["same row"].rms > 10 * first["same row"].noise
+    assert first["neither"].rms < 1.2 * first["neither"].noise
+
+
+def test_pair_correlation_validation():
+    n = bn.n_weights(WIDTHS)
+    with pytest.raises(ValueError, match="shapes"):
+        bn.pair_correlations(np.zeros(n), np.zeros((n, n - 1)), WIDTHS, 10.0)
+    with pytest.raises(ValueError, match="e_eff"):
+        bn.pair_correlations(np.zeros(n), np.zeros((n, n)), WIDTHS, 0.0)

@@ -31,9 +31,11 @@ from deepspin.binary_nets.lrnet import (
 )
 from deepspin.binary_nets.symmetry import (
     OrbitScatter,
+    PairClass,
     effective_networks,
     orbit_means,
     orbit_scatter,
+    pair_correlations,
 )
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Case",
     "CollectionInfo",
     "OrbitScatter",
+    "PairClass",
     "ReferenceLayer",
     "TrainResult",
     "check_widths",
@@ -60,6 +63,7 @@ __all__ = [
     "n_weights",
     "orbit_means",
     "orbit_scatter",
+    "pair_correlations",
     "parts",
     "reference_layer",
     "sample_configurations",

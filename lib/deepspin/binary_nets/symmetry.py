@@ -9,6 +9,12 @@ per input component (the weights ``w_{·i}``); in the last layer, one per class 
 in a layer between two hidden layers, one value for all its weights. A layer with no
 hidden unit on either side (a network without hidden layers) has no symmetry.
 
+The same holds for pairs of weights of one layer: their connected correlation can depend
+only on which indices they share (the same row, the same column, or neither) and on the
+indices that are not hidden units. In the interior both indices are hidden units, so the
+correlation of a pair that shares neither vanishes, and a finite mixture shows sampling
+noise of standard deviation ``sqrt((1 − m_i²)(1 − m_j²)/E_eff)``.
+
 An ensemble that mixes E networks estimates the orbit values with sampling noise: when each
 network contributes a nearly fixed configuration, a weight's magnetisation scatters around
 its orbit's value ``m̄`` with standard deviation ``sqrt((1 − m̄²)/E_eff)``, where
@@ -24,7 +30,14 @@ import numpy as np
 
 from deepspin.binary_nets.lrnet import check_widths, layer_slices, n_weights
 
-__all__ = ["OrbitScatter", "effective_networks", "orbit_means", "orbit_scatter"]
+__all__ = [
+    "OrbitScatter",
+    "PairClass",
+    "effective_networks",
+    "orbit_means",
+    "orbit_scatter",
+    "pair_correlations",
+]
 
 
 @dataclass(frozen=True)
@@ -116,3 +129,67 @@ def orbit_scatter(m, widths, e_eff) -> list[OrbitScatter]:
         within = float(np.sqrt(np.mean((layer - mean) ** 2)))
         rows.append(OrbitScatter(kind, float(np.std(orbits)), within, noise))
     return rows
+
+
+@dataclass(frozen=True)
+class PairClass:
+    """Connected correlations of the pairs of one layer that share ``kind``.
+
+    Attributes
+    ----------
+    layer : int
+        Layer index (0 = first).
+    kind : str
+        ``"same row"`` (one output unit), ``"same column"`` (one input unit) or ``"neither"``.
+    rms, mean : float
+        RMS and mean of ``C_ij − m_i m_j`` over the pairs.
+    noise : float
+        RMS sampling noise of independent pairs, ``sqrt(⟨(1 − m_i²)(1 − m_j²)⟩/E_eff)``.
+    """
+
+    layer: int
+    kind: str
+    rms: float
+    mean: float
+    noise: float
+
+
+def pair_correlations(m, C, widths, e_eff) -> list[PairClass]:
+    """Connected correlations within each layer, by the indices the pairs share.
+
+    Parameters
+    ----------
+    m : array ``(n_weights,)``
+    C : array ``(n_weights, n_weights)``
+        Raw second moments ``⟨σ_i σ_j⟩``.
+    widths : sequence of int
+    e_eff : float
+        Effective number of networks mixed, ≥ 1.
+    """
+    widths = check_widths(widths)
+    n = n_weights(widths)
+    m = np.asarray(m, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    if m.shape != (n,) or C.shape != (n, n):
+        raise ValueError(f"m and C must have shapes ({n},) and ({n}, {n}) for widths {widths}")
+    if not e_eff >= 1.0:
+        raise ValueError(f"e_eff must be at least 1, got {e_eff!r}")
+    out = []
+    for layer, (s, (n_in, n_out)) in enumerate(zip(layer_slices(widths), pairwise(widths),
+                                                   strict=True)):  # fmt: skip
+        mi = m[s]
+        connected = C[s, s] - np.outer(mi, mi)
+        spread = np.outer(1 - mi**2, 1 - mi**2)
+        row, col = np.divmod(np.arange(n_in * n_out), n_in)
+        same_row = row[:, None] == row[None, :]
+        same_col = col[:, None] == col[None, :]
+        kinds = {"same row": same_row & ~same_col, "same column": same_col & ~same_row,
+                 "neither": ~same_row & ~same_col}  # fmt: skip
+        for kind, mask in kinds.items():
+            if not mask.any():
+                continue
+            values = connected[mask]
+            noise = float(np.sqrt(np.mean(spread[mask]) / e_eff))
+            out.append(PairClass(layer, kind, float(np.sqrt(np.mean(values**2))),
+                                 float(np.mean(values)), noise))  # fmt: skip
+    return out
