@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from deepspin.ising import belief_propagation
+from deepspin.ising import belief_propagation, enumerate_exact, sample_exact
 from deepspin.ising.inverse import (
     bethe_inversion,
     fit_boltzmann,
+    fit_exact,
     fit_pseudolikelihood,
     mean_field_inversion,
     rmse,
@@ -328,3 +329,64 @@ def test_fit_warns_only_when_not_converged():
         assert fit_boltzmann(m, C).converged
     with pytest.warns(RuntimeWarning, match="max_steps"):
         fit_boltzmann(m, C, init="independent", max_steps=1, tol=1e-12)
+
+
+# --- exact maximum likelihood ------------------------------------------------------------------
+
+
+def test_fit_exact_recovers_a_dense_model_from_its_moments():
+    rng = np.random.default_rng(21)
+    n = 9
+    h, J = rng.normal(0.0, 0.4, n), symmetric(n, 0.4, rng)  # far too strong for BP to be exact
+    _, m, C = exact(h, J)
+    result = fit_exact(m, C)
+    assert result.converged and result.residual <= 1e-7
+    h_fit, J_fit = result.value
+    assert_allclose(h_fit, h, atol=1e-5)
+    assert_allclose(J_fit, J, atol=1e-5)
+    # at the optimum the entropy is minus the log-likelihood (γ = 0)
+    assert result.info["entropy"] == pytest.approx(-result.info["log_likelihood"], abs=1e-8)
+    assert result.info["entropy"] == pytest.approx(enumerate_exact(h, J).entropy, abs=1e-8)
+
+
+def test_fit_exact_matches_sampled_moments_and_the_tree_fit_of_boltzmann(tree):
+    rng = np.random.default_rng(22)
+    n = 10
+    h, J = rng.normal(0.0, 0.5, n), tree(n, rng)
+    samples = sample_exact(h, J, 20_000, seed=3).astype(np.float64)
+    m, C = samples.mean(axis=0), samples.T @ samples / len(samples)
+    result = fit_exact(m, C)
+    h_fit, J_fit = result.value
+    _, m_fit, C_fit = exact(h_fit, J_fit)
+    assert_allclose(m_fit, m, atol=1e-6)  # maximum likelihood matches the moments
+    assert_allclose(C_fit, C, atol=1e-6)
+    # on the tree's exact moments the BP fit of the edges and the exact fit agree
+    _, m_tree, C_tree = exact(h, J)
+    on_tree = fit_boltzmann(m_tree, C_tree, init="independent", l2=0.0, tol=1e-10, mask=J != 0)
+    exact_fit = fit_exact(m_tree, C_tree)
+    assert_allclose(exact_fit.value[1], on_tree.value[1], atol=1e-5)
+    assert_allclose(exact_fit.value[0], on_tree.value[0], atol=1e-5)
+
+
+def test_fit_exact_l2_stationarity():
+    rng = np.random.default_rng(23)
+    n = 8
+    _, m, C = exact(rng.normal(0.0, 0.3, n), symmetric(n, 0.3, rng))
+    result = fit_exact(m, C, l2=0.05)
+    h_fit, J_fit = result.value
+    _, m_fit, C_fit = exact(h_fit, J_fit)
+    assert_allclose(m_fit, m, atol=1e-7)
+    off = ~np.eye(n, dtype=bool)
+    assert_allclose((C - C_fit)[off], 0.05 * J_fit[off], atol=1e-7)
+    assert np.abs(J_fit).max() < np.abs(fit_exact(m, C).value[1]).max()
+
+
+def test_fit_exact_bad_input():
+    with pytest.raises(ValueError, match="N ≤ 24"):
+        fit_exact(np.zeros(25), np.eye(25))
+    with pytest.raises(ValueError, match="strictly inside"):
+        fit_exact(np.array([1.0, 0.0]), np.eye(2))
+    with pytest.raises(ValueError, match="both h0 and J0"):
+        fit_exact(np.zeros(3), np.eye(3), h0=np.zeros(3))
+    with pytest.raises(ValueError, match="l2"):
+        fit_exact(np.zeros(3), np.eye(3), l2=-1.0)
