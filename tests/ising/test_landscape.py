@@ -127,3 +127,58 @@ def test_bad_input():
         ls.entropy_landscape(h, J, np.ones(4), beta=0.0)
     with pytest.raises(ValueError, match="beta_range"):
         ls.iso_energy_landscape(h, J, np.ones(4), beta_range=(2.0, 1.0))
+
+
+# --- exact landscapes of block models -----------------------------------------------------------
+
+
+def _dense(n, scale, rng):
+    J = np.triu(rng.normal(0.0, scale, (n, n)), 1)
+    return J + J.T
+
+
+def test_block_landscape_equals_enumeration_of_a_dense_block():
+    rng = np.random.default_rng(11)
+    n = 10
+    h, J = rng.normal(0.0, 0.5, n), _dense(n, 0.6, rng)  # strong: no BP needed or used
+    reference = np.sign(rng.normal(size=n))
+    x = np.linspace(-3, 3, 25)
+    land = ls.block_entropy_landscape([(h, J, reference)], x, beta=0.7)
+    q, e, s = brute_landscape(h, J, reference, x, beta=0.7)
+    assert_allclose(land.q, q, atol=1e-12)
+    assert_allclose(land.energy, e, atol=1e-12)
+    assert_allclose(land.s, s, atol=1e-12)
+    assert land.converged.all() and land.info["block_sizes"] == [n]
+
+
+def test_blocks_equal_the_block_diagonal_model():
+    rng = np.random.default_rng(12)
+    sizes = (5, 7)
+    blocks = [(rng.normal(0, 0.4, k), _dense(k, 0.5, rng), np.sign(rng.normal(size=k)))
+              for k in sizes]  # fmt: skip
+    h = np.concatenate([b[0] for b in blocks])
+    J = np.zeros((12, 12))
+    J[:5, :5], J[5:, 5:] = blocks[0][1], blocks[1][1]
+    reference = np.concatenate([b[2] for b in blocks])
+    x = np.linspace(-2, 2, 9)
+    land = ls.block_entropy_landscape(blocks, x)
+    q, e, s = brute_landscape(h, J, reference, x)
+    assert_allclose(land.q, q, atol=1e-12)
+    assert_allclose(land.energy, e, atol=1e-12)
+    assert_allclose(land.s, s, atol=1e-12)
+    # exact: sweeping down gives the same curve, no hysteresis
+    down = ls.block_entropy_landscape(blocks, x[::-1])
+    assert_allclose(down.s[::-1], land.s, atol=1e-14)
+    assert ls.hysteresis_width(land, down) == 0.0
+
+
+def test_block_landscape_bad_input():
+    h, J = np.zeros(3), np.zeros((3, 3))
+    with pytest.raises(ValueError, match="reference"):
+        ls.block_entropy_landscape([(h, J, np.array([1, 0, 1]))])
+    with pytest.raises(ValueError, match="blocks"):
+        ls.block_entropy_landscape([])
+    with pytest.raises(ValueError, match="beta"):
+        ls.block_entropy_landscape([(h, J, np.ones(3))], beta=0.0)
+    with pytest.raises(ValueError):
+        ls.block_entropy_landscape([(np.zeros(21), np.zeros((21, 21)), np.ones(21))])

@@ -5,6 +5,7 @@ from deepspin.ising.bp import BetheState, belief_propagation
 from deepspin.ising.exact import ExactResult, enumerate_exact, sample_exact
 from deepspin.ising.landscape import (
     Landscape,
+    block_entropy_landscape,
     entropy_landscape,
     entropy_upper_bound,
     hysteresis_width,
@@ -30,6 +31,7 @@ __all__ = [
     "Landscape",
     "MonteCarloResult",
     "belief_propagation",
+    "block_entropy_landscape",
     "check_model",
     "check_spins",
     "connected_third_moments",
