@@ -34,6 +34,7 @@ from tqdm import tqdm
 from deepspin.binary_nets.incremental import count_correct_incremental, reference_layer
 from deepspin.binary_nets.lrnet import check_widths, flatten_weights, n_weights
 from deepspin.checks import check_int, check_real
+from deepspin.ising import moments
 from deepspin.results import atomic_write_text, to_jsonable
 
 __all__ = [
@@ -299,16 +300,8 @@ def ensemble_moments(out_dir):
     return sums["s1"] / count, sums["s2"] / count
 
 
-def moments_in_memory(configs, block=100_000):
-    """``m`` and ``C`` of an array of ±1 configurations, computed directly (the reference).
-
-    The products are summed in float64 over blocks of ``block`` configurations, so that a
-    paper-size ensemble (2×10⁶ × 675) needs no float64 copy of the whole array.
-    """
-    sigma = np.asarray(configs)
-    n, n_w = sigma.shape
-    s2 = np.zeros((n_w, n_w))
-    for start in range(0, n, block):
-        part = sigma[start : start + block].astype(np.float64)
-        s2 += part.T @ part
-    return sigma.sum(axis=0, dtype=np.float64) / n, s2 / n
+def moments_in_memory(configs):
+    """``m`` and ``C`` of an array of ±1 configurations, computed directly (the reference):
+    :func:`deepspin.ising.moments`, which sums in blocks, so a paper-size ensemble
+    (2×10⁶ × 675) needs no float copy of the whole array."""
+    return moments(configs)

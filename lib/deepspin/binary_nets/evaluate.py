@@ -11,8 +11,7 @@ for inputs of order one) and ``W¹x`` is summed in int32, which cannot overflow 
 chosen ``bits``. Its result does not depend on the order of the additions, so a
 configuration that differs from another in a few first-layer weights can be scored by
 correcting the other's first layer (:mod:`deepspin.binary_nets.incremental`) with the same
-result to the last image.
-The later layers are float32.
+result to the last image. The later layers are float32.
 
 The kernel scores many configurations at once (one per thread at a time), and processes
 the test images in blocks of 128 with the image index innermost, so that every
@@ -37,8 +36,8 @@ _BLOCK = 128
 
 
 @njit(cache=True, fastmath=True)
-def _layer(weights, offset, n_in, n_out, h, out, block, accumulate=False):
-    """``out[j, :] (+)= Σ_i w_ji h[i, :]`` over a block of images (flat row-major rows).
+def _layer(weights, offset, n_in, n_out, h, out, block):
+    """``out[j, :] = Σ_i w_ji h[i, :]`` over a block of images (flat row-major rows).
 
     ``weights`` has the dtype of ``h``. Four inputs are summed per pass over the output
     row (with one, every multiply-add loads and stores the row, which bounds the speed),
@@ -47,8 +46,7 @@ def _layer(weights, offset, n_in, n_out, h, out, block, accumulate=False):
     for j in range(n_out):
         row = offset + j * n_in
         o = out[j * block : (j + 1) * block]
-        if not accumulate:
-            o[:] = 0.0
+        o[:] = 0.0
         i = 0
         while i + 4 <= n_in:
             w0, w1 = weights[row + i], weights[row + i + 1]
@@ -123,6 +121,18 @@ def _argmax_hits(logits, n_out, labels, start, count, best, arg, block):
     return hits
 
 
+@njit(cache=True)
+def _early_exit(good, done, n_images, required, screen_at, screen_min, next_screen):
+    """Whether a configuration with ``good`` correct of ``done`` images is abandoned, and
+    the next screening point: exactly when the remaining images cannot make up the
+    deficit, statistically when it falls below ``screen_min`` at a screening point."""
+    if good + (n_images - done) < required:
+        return True, next_screen
+    if next_screen < screen_at.shape[0] and done >= screen_at[next_screen]:
+        return good < screen_min[next_screen] * done, next_screen + 1
+    return False, next_screen
+
+
 @njit(cache=True, parallel=True, fastmath=True)
 def _count_correct(
     x_blocks, labels, n_images, configs, widths, required, screen_at, screen_min, block
@@ -150,13 +160,11 @@ def _count_correct(
             logits = _upper_layers(weights, widths, a, b, block)
             good += _argmax_hits(logits, n_out, labels, done, count, best, arg, block)
             done += count
-            # exact: the remaining images cannot make up the deficit
-            if good + (n_images - done) < required:
+            stop, next_screen = _early_exit(
+                good, done, n_images, required, screen_at, screen_min, next_screen
+            )
+            if stop:
                 break
-            if next_screen < screen_at.shape[0] and done >= screen_at[next_screen]:
-                if good < screen_min[next_screen] * done:
-                    break
-                next_screen += 1
         correct[c] = good
         seen[c] = done
     return correct, seen
@@ -182,7 +190,7 @@ def integer_blocks(x, block, bits=None):
     return _blocks(np.rint(np.ldexp(x, bits)), block, np.int32)
 
 
-def _blocks(x, block, dtype=np.float32):
+def _blocks(x, block, dtype):
     """``(T, n_in)`` → ``(ceil(T / block), n_in · block)``, zero-padded, each row one block
     of images stored input-major (the image index runs fastest)."""
     n, n_in = x.shape

@@ -30,6 +30,7 @@ from numba import njit, prange
 from deepspin.binary_nets.evaluate import (
     _BLOCK,
     _argmax_hits,
+    _early_exit,
     _first_activation,
     _layer,
     _upper_layers,
@@ -206,12 +207,9 @@ def _count_incremental(
                                                  block)  # fmt: skip
                 correct[c] = good
                 seen[c] = done + count
-                # exact: the remaining images cannot make up the deficit
-                stop = good + (n_images - done - count) < required
-                s = next_screen[k]
-                if not stop and s < screen_at.shape[0] and done + count >= screen_at[s]:
-                    stop = good < screen_min[s] * (done + count)
-                    next_screen[k] = s + 1
+                stop, next_screen[k] = _early_exit(
+                    good, done + count, n_images, required, screen_at, screen_min, next_screen[k]
+                )
                 if stop:
                     active[k] = False
                     n_active -= 1

@@ -517,8 +517,9 @@ class _TorchTrainer:
             self.optimizer.zero_grad(set_to_none=True)
             (per_network + penalty).sum().backward()
             self.optimizer.step()
-            out.append(per_network.detach().to(torch.float64).cpu().numpy())
-        return np.array(out)
+            out.append(per_network.detach())
+        # one transfer per epoch: a copy per step would wait for the device every step
+        return torch.stack(out).to(torch.float64).cpu().numpy()
 
 
 class _FusedTrainer:

@@ -71,25 +71,35 @@ def _kinds(widths):
     return ["input", *["interior"] * (n_layers - 2), "class"]
 
 
-def orbit_means(m, widths) -> list[np.ndarray]:
-    """Each layer's magnetisations replaced by the mean over their orbit, shaped ``(out, in)``."""
+# Axes of a layer's (out, in) matrix averaged over within an orbit.
+_ORBIT_AXES = {"input": (0,), "class": (1,), "interior": (0, 1), "none": ()}
+
+
+def _layers(m, widths):
+    """Each layer's magnetisations ``(out, in)`` with its kind of orbit."""
     widths = check_widths(widths)
     m = np.asarray(m, dtype=np.float64)
     if m.shape != (n_weights(widths),):
         raise ValueError(f"m must have shape ({n_weights(widths)},) for widths {widths}")
-    out = []
-    for s, (n_in, n_out), kind in zip(
-        layer_slices(widths), pairwise(widths), _kinds(widths), strict=True
-    ):
-        layer = m[s].reshape(n_out, n_in)
-        means = {
-            "input": lambda w: np.broadcast_to(w.mean(axis=0), w.shape),
-            "class": lambda w: np.broadcast_to(w.mean(axis=1, keepdims=True), w.shape),
-            "interior": lambda w: np.full(w.shape, w.mean()),
-            "none": lambda w: w,
-        }[kind]
-        out.append(np.array(means(layer)))
-    return out
+    return [
+        (m[s].reshape(n_out, n_in), kind)
+        for s, (n_in, n_out), kind in zip(
+            layer_slices(widths), pairwise(widths), _kinds(widths), strict=True
+        )
+    ]
+
+
+def _orbit_values(layer, kind):
+    """The mean of each orbit, with the averaged axes kept (length 1)."""
+    return layer.mean(axis=_ORBIT_AXES[kind], keepdims=True)
+
+
+def orbit_means(m, widths) -> list[np.ndarray]:
+    """Each layer's magnetisations replaced by the mean over their orbit, shaped ``(out, in)``."""
+    return [
+        np.array(np.broadcast_to(_orbit_values(layer, kind), layer.shape))
+        for layer, kind in _layers(m, widths)
+    ]
 
 
 def effective_networks(networks, n_networks=None) -> float:
@@ -112,21 +122,16 @@ def orbit_scatter(m, widths, e_eff) -> list[OrbitScatter]:
     e_eff : float
         Effective number of networks mixed (:func:`effective_networks`), ≥ 1.
     """
-    widths = check_widths(widths)
     if not e_eff >= 1.0:
         raise ValueError(f"e_eff must be at least 1, got {e_eff!r}")
-    m = np.asarray(m, dtype=np.float64)
     rows = []
-    for s, mean, kind in zip(layer_slices(widths), orbit_means(m, widths), _kinds(widths),
-                             strict=True):  # fmt: skip
-        layer = m[s].reshape(mean.shape)
-        orbits = {"input": mean[0], "class": mean[:, 0], "interior": mean[:1, 0],
-                  "none": mean.ravel()}[kind]  # fmt: skip
+    for layer, kind in _layers(m, widths):
+        orbits = _orbit_values(layer, kind)
         # deviations from the orbit's own mean of n weights keep (n − 1)/n of the variance
         size = layer.size // orbits.size
         noise = 0.0 if kind == "none" else np.mean(1 - orbits**2) / e_eff * (size - 1) / size
         noise = float(np.sqrt(noise))
-        within = float(np.sqrt(np.mean((layer - mean) ** 2)))
+        within = float(np.sqrt(np.mean((layer - orbits) ** 2)))
         rows.append(OrbitScatter(kind, float(np.std(orbits)), within, noise))
     return rows
 

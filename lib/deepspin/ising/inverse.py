@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 from numba import njit, prange
+from scipy.optimize import minimize
 
 from deepspin.checks import check_choice, check_int, check_real
 from deepspin.ising import bp
@@ -1236,8 +1237,6 @@ def fit_exact(m, C, *, l2=0.0, tol=1e-7, max_iter=1000, h0=None, J0=None) -> Sol
         ``log_likelihood`` (per sample, without the penalty) and ``entropy`` (of the fitted
         model, ``S = ln Z − Σ h ⟨σ⟩ − Σ_{i<j} J ⟨σσ⟩``; at γ = 0 it equals ``−ℓ``).
     """
-    from scipy.optimize import minimize
-
     m, C = _check_moments(m, C)
     n = m.size
     if n > MAX_N:

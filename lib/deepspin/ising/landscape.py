@@ -127,14 +127,19 @@ class _TiltedSolver:
         )  # fmt: skip
 
 
+def _check_x(x):
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("x must be a non-empty 1-D array of finite values")
+    return x
+
+
 def _validate(h, J, reference, x, damping, tol, max_sweeps):
     h, J = check_model(h, J)
     reference = check_spins(reference, h.size, "reference")
     if reference.ndim != 1:
         raise ValueError(f"reference must be one configuration of shape ({h.size},)")
-    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError("x must be a non-empty 1-D array of finite values")
+    x = _check_x(x)
     damping = check_real("damping", damping, 0.0, 1.0, high_open=True)
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_sweeps = check_int("max_sweeps", max_sweeps, 1)
@@ -329,9 +334,7 @@ def block_entropy_landscape(blocks, x=None, beta=1.0):
         ``converged`` all true, ``iterations`` and ``residual`` zero; ``info`` gives the
         block sizes.
     """
-    x = np.linspace(-3.0, 3.0, 121) if x is None else np.atleast_1d(np.asarray(x, float))
-    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError("x must be a non-empty 1-D array of finite values")
+    x = _check_x(np.linspace(-3.0, 3.0, 121) if x is None else x)
     beta = check_real("beta", beta, 0.0, low_open=True)
     blocks = list(blocks)
     if not blocks:
