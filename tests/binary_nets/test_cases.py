@@ -49,3 +49,17 @@ def test_make_ensemble_collects_above_threshold(case, tmp_path):
 def test_unknown_case():
     with pytest.raises(ValueError, match="case"):
         bn.make_ensemble("wide", _data(), "unused", 10, 0.5)
+
+
+def test_cached_ensembles_reuse_same_parameters_and_separate_others(tmp_path):
+    data = _data()
+    kw = dict(n_networks=2, over_n_train=100, over_batch_size=50, over_epochs=2, seed=3)
+    first = bn.cached_ensembles(data, 30, {"deep_over": 0.12}, root=tmp_path, **kw)
+    again = bn.cached_ensembles(data, 30, {"deep_over": 0.12}, root=tmp_path, **kw)
+    assert again["deep_over"].path == first["deep_over"].path
+    assert again["deep_over"].draws == first["deep_over"].draws
+    other = bn.cached_ensembles(data, 30, {"deep_over": 0.13}, root=tmp_path, **kw)
+    assert other["deep_over"].path != first["deep_over"].path
+    assert len(list(tmp_path.iterdir())) == 2
+    with pytest.raises(ValueError, match="case"):
+        bn.cached_ensembles(data, 30, {"wide": 0.1}, root=tmp_path)

@@ -1,5 +1,7 @@
 """Tests for deepspin.binary_nets.symmetry: orbits of the hidden-unit relabellings."""
 
+from itertools import permutations
+
 import numpy as np
 import pytest
 
@@ -104,3 +106,53 @@ def test_pair_correlation_validation():
         bn.pair_correlations(np.zeros(n), np.zeros((n, n - 1)), WIDTHS, 10.0)
     with pytest.raises(ValueError, match="e_eff"):
         bn.pair_correlations(np.zeros(n), np.zeros((n, n)), WIDTHS, 0.0)
+
+
+def _relabelled(samples, widths, rng):
+    """The same configurations with the hidden units of each hidden layer permuted."""
+    layers = bn.unflatten_weights(samples, widths)
+    for k in range(1, len(widths) - 1):
+        perm = rng.permutation(widths[k])
+        layers[k - 1] = layers[k - 1][:, perm, :]
+        layers[k] = layers[k][:, :, perm]
+    return bn.flatten_weights(layers)
+
+
+@pytest.mark.parametrize("layer", [0, 1, 2])
+def test_symmetrised_moments_are_the_group_average(layer):
+    rng = np.random.default_rng(layer)
+    samples = rng.choice([-1.0, 1.0], size=(40, bn.n_weights(WIDTHS)))
+    samples[:, :6] = samples[:, 6:12]  # structure that the relabellings mix
+    sl = bn.layer_slices(WIDTHS)[layer]
+    # the exact group average: moments of the union of every relabelled copy
+    copies = []
+    for first in permutations(range(5)):
+        for second in permutations(range(4)):
+            layers = bn.unflatten_weights(samples, WIDTHS)
+            layers[0], layers[1] = layers[0][:, list(first), :], layers[1][:, list(second), :]
+            layers[1] = layers[1][:, :, list(first)]
+            layers[2] = layers[2][:, :, list(second)]
+            copies.append(bn.flatten_weights(layers)[:, sl])
+    pooled = np.concatenate(copies)
+    m_avg, C_avg = pooled.mean(axis=0), pooled.T @ pooled / len(pooled)
+    m, C = (samples[:, sl].mean(axis=0), samples[:, sl].T @ samples[:, sl] / len(samples))
+    m_sym, C_sym = bn.symmetrised_moments(m, C, WIDTHS, layer)
+    np.testing.assert_allclose(m_sym, m_avg, atol=1e-12)
+    np.testing.assert_allclose(C_sym, C_avg, atol=1e-12)
+    # invariant: relabelling the data first changes nothing
+    other = _relabelled(samples, WIDTHS, rng)[:, sl]
+    m2, C2 = bn.symmetrised_moments(other.mean(axis=0), other.T @ other / len(other), WIDTHS, layer)
+    np.testing.assert_allclose(m2, m_sym, atol=1e-12)
+    np.testing.assert_allclose(C2, C_sym, atol=1e-12)
+
+
+def test_symmetrised_interior_has_one_field_and_three_correlations():
+    rng = np.random.default_rng(5)
+    s = rng.choice([-1.0, 1.0], size=(30, 20))
+    m, C = bn.symmetrised_moments(s.mean(0), s.T @ s / 30, WIDTHS, 1)
+    assert np.unique(np.round(m, 12)).size == 1
+    assert np.unique(np.round(C, 12)).size == 4  # the diagonal and three kinds of pairs
+    with pytest.raises(ValueError, match="layer"):
+        bn.symmetrised_moments(m, C, WIDTHS, 3)
+    with pytest.raises(ValueError, match="shapes"):
+        bn.symmetrised_moments(m[:5], C, WIDTHS, 1)

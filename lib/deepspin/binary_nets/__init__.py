@@ -2,7 +2,7 @@
 or the fused numba kernel of :mod:`deepspin.binary_nets.fused` on the CPU), and the weight
 ensembles drawn from them (chapter ``zh_training``)."""
 
-from deepspin.binary_nets.cases import ZH_CASES, Case, make_ensemble, parts
+from deepspin.binary_nets.cases import ZH_CASES, Case, cached_ensembles, make_ensemble, parts
 from deepspin.binary_nets.ensemble import (
     CollectionInfo,
     collect_ensemble,
@@ -36,7 +36,9 @@ from deepspin.binary_nets.symmetry import (
     orbit_means,
     orbit_scatter,
     pair_correlations,
+    symmetrised_moments,
 )
+from deepspin.binary_nets.unit_model import UnitModel, fit_unit_model, hidden_unit_blocks
 
 __all__ = [
     "LEAKY_SLOPE",
@@ -47,13 +49,17 @@ __all__ = [
     "PairClass",
     "ReferenceLayer",
     "TrainResult",
+    "UnitModel",
+    "cached_ensembles",
     "check_widths",
     "collect_ensemble",
     "configuration_accuracy",
     "count_correct_incremental",
     "effective_networks",
     "ensemble_moments",
+    "fit_unit_model",
     "flatten_weights",
+    "hidden_unit_blocks",
     "init_fields",
     "layer_slices",
     "load_ensemble",
@@ -67,6 +73,7 @@ __all__ = [
     "parts",
     "reference_layer",
     "sample_configurations",
+    "symmetrised_moments",
     "train_ensemble",
     "unflatten_weights",
 ]

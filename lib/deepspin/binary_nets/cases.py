@@ -8,6 +8,7 @@ with the same parameters is reused without training again (``recipe.json``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,10 @@ from pathlib import Path
 from deepspin.binary_nets.ensemble import CollectionInfo, collect_ensemble
 from deepspin.binary_nets.lrnet import layer_slices, train_ensemble
 from deepspin.checks import check_choice, check_int
+from deepspin.data import data_dir
 from deepspin.results import atomic_write_text
 
-__all__ = ["ZH_CASES", "Case", "make_ensemble", "parts"]
+__all__ = ["ZH_CASES", "Case", "cached_ensembles", "make_ensemble", "parts"]
 
 
 @dataclass(frozen=True)
@@ -127,3 +129,37 @@ def _finished(out: Path, recipe: dict):
     if state["accepted"] < recipe["n_configs"]:
         return None
     return CollectionInfo.from_state(out, state)
+
+
+def cached_ensembles(data, n_configs, thresholds, root=None, progress=False, **training):
+    """``make_ensemble`` for each case of ``thresholds``, kept in a cache that chapters share.
+
+    Each collection lives in ``root/<case>-<digest of its parameters>`` (default root:
+    ``data_dir()/"zh_ensembles"``), so a chapter run with the same parameters as another
+    reuses its ensembles, and runs with other parameters never touch them.
+
+    Parameters
+    ----------
+    data : deepspin.data.MnistPCA
+    n_configs : int
+    thresholds : dict
+        ``{case: minimal test accuracy}`` for the cases wanted.
+    root : path, optional
+    progress : bool
+    **training :
+        Passed to :func:`make_ensemble` (``n_networks``, ``epochs``, ``over_epochs``, ``seed``…).
+
+    Returns
+    -------
+    dict
+        ``{case: CollectionInfo}``.
+    """
+    root = Path(root) if root else data_dir() / "zh_ensembles"
+    out = {}
+    for case, threshold in thresholds.items():
+        check_choice("case", case, tuple(ZH_CASES))
+        key = json.dumps(dict(n_configs=n_configs, threshold=threshold, **training), sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        out[case] = make_ensemble(case, data, root / f"{case}-{digest}", n_configs, threshold,
+                                  progress=progress, **training)  # fmt: skip
+    return out

@@ -37,6 +37,7 @@ __all__ = [
     "orbit_means",
     "orbit_scatter",
     "pair_correlations",
+    "symmetrised_moments",
 ]
 
 
@@ -198,3 +199,56 @@ def pair_correlations(m, C, widths, e_eff) -> list[PairClass]:
             out.append(PairClass(layer, kind, float(np.sqrt(np.mean(values**2))),
                                  float(np.mean(values)), noise))  # fmt: skip
     return out
+
+
+def _pattern(a, b, size, hidden):
+    """Code of an index pair on one axis: whether it is equal (hidden units, relabelled) or
+    the pair itself (a fixed axis: input components or classes)."""
+    return (a == b).astype(np.int64) if hidden else a * size + b
+
+
+def symmetrised_moments(m, C, widths, layer) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's moments averaged over the relabellings of its hidden units.
+
+    The group average keeps what the symmetry allows, eq. (symmetric-moments) of chapter
+    ``zh_ising``: ``m`` averaged over each orbit, and ``C_ij`` averaged over the pairs that a
+    relabelling can map onto each other, i.e. with the same fixed indices (input components,
+    classes) and the same pattern of shared hidden units. In the interior this leaves one
+    magnetisation and three correlations (same row, same column, neither). It is what a
+    mixture of infinitely many networks would give; a finite mixture adds noise of order
+    ``1/sqrt(E_eff)`` around it.
+
+    Parameters
+    ----------
+    m : array ``(n_out * n_in,)``
+    C : array ``(n_out * n_in, n_out * n_in)``
+        The layer's magnetisations and raw second moments (layer order, row-major).
+    widths : sequence of int
+    layer : int
+        Layer index.
+
+    Returns
+    -------
+    m, C : arrays of the same shapes
+    """
+    widths = check_widths(widths)
+    n_layers = len(widths) - 1
+    if not (isinstance(layer, int | np.integer) and 0 <= layer < n_layers):
+        raise ValueError(f"layer must be an integer in [0, {n_layers - 1}], got {layer!r}")
+    n_in, n_out = widths[layer], widths[layer + 1]
+    n = n_in * n_out
+    m = np.asarray(m, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    if m.shape != (n,) or C.shape != (n, n):
+        raise ValueError(f"m and C of layer {layer} must have shapes ({n},) and ({n}, {n})")
+    out_hidden, in_hidden = layer < n_layers - 1, layer > 0
+    row, col = np.divmod(np.arange(n), n_in)
+    m_key = np.where(out_hidden, 0, row) * n_in + np.where(in_hidden, 0, col)
+    _, m_key = np.unique(m_key, return_inverse=True)
+    m_sym = (np.bincount(m_key, m) / np.bincount(m_key))[m_key]
+    rows = _pattern(row[:, None], row[None, :], n_out, out_hidden)
+    cols = _pattern(col[:, None], col[None, :], n_in, in_hidden)
+    key = (rows * n_in * n_in + cols).ravel()
+    _, key = np.unique(key, return_inverse=True)
+    C_sym = (np.bincount(key, C.ravel()) / np.bincount(key))[key].reshape(n, n)
+    return m_sym, C_sym

@@ -3,6 +3,14 @@ Ising, Monte Carlo, the entropy landscape (chapters ``zh_ising`` and ``zh_landsc
 
 from deepspin.ising.bp import BetheState, belief_propagation
 from deepspin.ising.exact import ExactResult, enumerate_exact, sample_exact
+from deepspin.ising.inverse import (
+    bethe_inversion,
+    fit_boltzmann,
+    fit_exact,
+    fit_pseudolikelihood,
+    mean_field_inversion,
+    rmse,
+)
 from deepspin.ising.landscape import (
     Landscape,
     block_entropy_landscape,
@@ -31,6 +39,7 @@ __all__ = [
     "Landscape",
     "MonteCarloResult",
     "belief_propagation",
+    "bethe_inversion",
     "block_entropy_landscape",
     "check_model",
     "check_spins",
@@ -38,11 +47,16 @@ __all__ = [
     "entropy_landscape",
     "entropy_upper_bound",
     "enumerate_exact",
+    "fit_boltzmann",
+    "fit_exact",
+    "fit_pseudolikelihood",
     "hysteresis_width",
     "iso_energy_landscape",
     "landscape_gap",
+    "mean_field_inversion",
     "metropolis",
     "moments",
+    "rmse",
     "sample_exact",
     "thermodynamic_entropy",
     "third_moments",
