@@ -129,6 +129,10 @@ def test_fit_recovers_a_model_from_its_bp_moments():
     assert result.residual == history[-1]
     # every accepted step raises the Bethe log-likelihood (up to its numerical noise)
     assert np.all(np.diff(result.info["log_likelihood"]) > -1e-9)
+    # the returned messages are the fit's BP fixed point: a warm start converges at once
+    warm = belief_propagation(h_fit, J_fit, messages=result.info["messages"], tol=1e-8)
+    assert warm.converged and warm.iterations <= 3
+    assert_allclose(warm.value.m, m, atol=1e-8)
     # the default start, the Bethe inversion, is already the answer
     direct = fit_boltzmann(m, C, l2=0.0, tol=1e-9)
     assert direct.converged and direct.iterations == 0

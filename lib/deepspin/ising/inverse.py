@@ -752,7 +752,9 @@ def fit_boltzmann(
         (dicts of ``step``, ``rmse``, ``h``, ``J``: the accepted parameters of lowest RMSE,
         and the last accepted ones); ``bp_failures`` (BP runs that did not converge at one
         damping), ``rejected``, ``stopped`` (``"converged"``, ``"max_steps"``,
-        ``"stalled"``, ``"bp_failed"``), ``init``, ``method``, ``l2``, ``tol``.
+        ``"stalled"``, ``"bp_failed"``), ``init``, ``method``, ``l2``, ``tol``, and
+        ``messages``: the BP messages of the last accepted model, a warm start for
+        :func:`~deepspin.ising.belief_propagation` on the fit's own fixed point.
     """
     clock = time.perf_counter()
     m_data, C_data = _check_moments(m, C)
@@ -928,6 +930,8 @@ def fit_boltzmann(
         best=best,
         last=dict(step=steps, rmse=fit, h=h, J=J),
         stopped=stopped,
+        # BP messages of the last accepted model: a warm start on the fit's own branch
+        messages=tuple(array.copy() for array in solver.saved),
         init=started,
         method=method,
         l2=l2,
