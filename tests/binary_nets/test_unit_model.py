@@ -80,6 +80,8 @@ def test_blocks_for_the_landscape_follow_the_reference():
     assert len(blocks) == 3
     for j, (_, _, ref) in enumerate(blocks):
         np.testing.assert_array_equal(ref, reference.reshape(5, 3)[:, j])
+    # the last layer's weight (k, j) belongs to unit j
+    np.testing.assert_array_equal(model.units, np.tile(np.arange(3), 5))
     landscape = ising.block_entropy_landscape(blocks, np.array([-2.0, 0.0, 2.0]))
     assert np.all(np.diff(landscape.d) < 0)
 

@@ -29,6 +29,7 @@ from itertools import pairwise
 import numpy as np
 
 from deepspin.binary_nets.lrnet import check_widths, layer_slices, n_weights
+from deepspin.checks import check_int
 
 __all__ = [
     "OrbitScatter",
@@ -233,8 +234,7 @@ def symmetrised_moments(m, C, widths, layer) -> tuple[np.ndarray, np.ndarray]:
     """
     widths = check_widths(widths)
     n_layers = len(widths) - 1
-    if not (isinstance(layer, int | np.integer) and 0 <= layer < n_layers):
-        raise ValueError(f"layer must be an integer in [0, {n_layers - 1}], got {layer!r}")
+    layer = check_int("layer", layer, 0, n_layers - 1)
     n_in, n_out = widths[layer], widths[layer + 1]
     n = n_in * n_out
     m = np.asarray(m, dtype=np.float64)
@@ -243,6 +243,7 @@ def symmetrised_moments(m, C, widths, layer) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"m and C of layer {layer} must have shapes ({n},) and ({n}, {n})")
     out_hidden, in_hidden = layer < n_layers - 1, layer > 0
     row, col = np.divmod(np.arange(n), n_in)
+    # np.where keeps the key an array of n entries when both axes are hidden
     m_key = np.where(out_hidden, 0, row) * n_in + np.where(in_hidden, 0, col)
     _, m_key = np.unique(m_key, return_inverse=True)
     m_sym = (np.bincount(m_key, m) / np.bincount(m_key))[m_key]

@@ -27,8 +27,9 @@ from deepspin.results import SolverResult
 __all__ = ["UnitModel", "fit_unit_model", "hidden_unit_blocks"]
 
 
-def _layer_axes(widths, layer):
-    """The layer's shape ``(n_out, n_in)`` and the axis that indexes its hidden units."""
+def _layer_shape(widths, layer):
+    """The validated layer index and the layer's shape ``(n_out, n_in)``; its hidden units
+    index the rows (first layer) or the columns (last layer)."""
     widths = check_widths(widths)
     n_layers = len(widths) - 1
     layer = check_int("layer", layer, 0, n_layers - 1)
@@ -39,9 +40,7 @@ def _layer_axes(widths, layer):
             f"layer must be 0 (first) or {n_layers - 1} (last): layer {layer} lies between "
             "two hidden layers and has no blocks of one unit"
         )
-    shape = (widths[layer + 1], widths[layer])
-    # first layer: a hidden unit is an output row; last layer: an input column
-    return layer, shape, 1 if layer == 0 else 2
+    return layer, (widths[layer + 1], widths[layer])
 
 
 def hidden_unit_blocks(samples, widths, layer) -> np.ndarray:
@@ -61,16 +60,15 @@ def hidden_unit_blocks(samples, widths, layer) -> np.ndarray:
     -------
     array ``(n_samples, n_units, block_size)``
     """
-    layer, shape, unit_axis = _layer_axes(widths, layer)
-    sl = layer_slices(check_widths(widths))[layer]
+    layer, shape = _layer_shape(widths, layer)
+    slices = layer_slices(widths)
     samples = np.asarray(samples)
-    if samples.ndim != 2 or samples.shape[1] != layer_slices(widths)[-1].stop:
+    if samples.ndim != 2 or samples.shape[1] != slices[-1].stop:
         raise ValueError(
-            f"samples must have shape (n_samples, {layer_slices(widths)[-1].stop}), "
-            f"got {samples.shape}"
+            f"samples must have shape (n_samples, {slices[-1].stop}), got {samples.shape}"
         )
-    weights = samples[:, sl].reshape(samples.shape[0], *shape)
-    return weights if unit_axis == 1 else np.swapaxes(weights, 1, 2)
+    weights = samples[:, slices[layer]].reshape(samples.shape[0], *shape)
+    return weights if layer == 0 else np.swapaxes(weights, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -104,20 +102,24 @@ class UnitModel:
         """Layer order of per-(unit, position) values given as ``(n_units, block_size)``."""
         return (block_values if self.layer == 0 else block_values.T).reshape(-1)
 
+    @property
+    def units(self) -> np.ndarray:
+        """The hidden unit of each weight of the layer (layer order)."""
+        return self._to_layer(np.repeat(np.arange(self.n_units), self.block_size).reshape(
+            self.n_units, self.block_size))  # fmt: skip
+
     def moments(self) -> tuple[np.ndarray, np.ndarray]:
         """The model's ``m`` and raw ``C`` over the whole layer (layer order): the unit's
         exact moments within a block, ``m_i m_j`` between blocks (independent units)."""
         exact = enumerate_exact(self.h, self.J)
-        unit = np.repeat(np.arange(self.n_units), self.block_size)
-        position = np.tile(np.arange(self.block_size), self.n_units)
+        position = self._to_layer(np.tile(np.arange(self.block_size), (self.n_units, 1)))
         m = exact.m[position]
         C = np.outer(m, m)
-        same = unit[:, None] == unit[None, :]
-        C[same] = exact.C[position[:, None], position[None, :]][same]
+        units = self.units
+        same = units[:, None] == units[None, :]
+        C[same] = exact.C[np.ix_(position, position)][same]
         np.fill_diagonal(C, 1.0)
-        # entry p of `order` is the unit-major index of the weight at layer position p
-        order = self._to_layer(np.arange(unit.size).reshape(self.n_units, self.block_size))
-        return m[order], C[np.ix_(order, order)]
+        return m, C
 
     def blocks(self, reference) -> list:
         """``(h, J, reference block)`` per unit, for
@@ -139,8 +141,6 @@ def fit_unit_model(samples, widths, layer, **fit_options) -> UnitModel:
     """
     blocks = hidden_unit_blocks(samples, widths, layer)
     n_units, size = blocks.shape[1:]
-    m, C = moments(blocks.reshape(-1, size))
-    fit = fit_exact(m, C, **fit_options)
-    h, J = fit.value
-    layer_index, shape, _ = _layer_axes(widths, layer)
-    return UnitModel(h, J, layer_index, n_units, shape, fit)
+    fit = fit_exact(*moments(blocks.reshape(-1, size)), **fit_options)
+    layer, shape = _layer_shape(widths, layer)
+    return UnitModel(*fit.value, layer, n_units, shape, fit)
