@@ -159,32 +159,43 @@ def _fold(column_product, column_log):
         column_product[i] = 1.0
 
 
+@njit(cache=True)
+def _row_ranges(n, n_parts):
+    """Boundaries of ``n_parts`` contiguous row ranges with about equal numbers of edges
+    (row k holds N − 1 − k of them)."""
+    bounds = np.full(n_parts + 1, n)
+    bounds[0] = 0
+    total = n * (n - 1) // 2
+    done, part = 0, 1
+    for k in range(n):
+        done += n - 1 - k
+        while part < n_parts and done * n_parts >= part * total:
+            bounds[part] = k + 1
+            part += 1
+    return bounds
+
+
 @njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
-def _sweep(h, P, Q, t, w, damping, block, n_parts, log_r):
+def _sweep(h, P, Q, t, w, damping, block, bounds, log_r):
     """One synchronous sweep over all edges of ``P, Q`` (in place); leaves
     ``ln R_i`` of the new messages in ``log_r`` and returns ``Σ (Δr)²``.
 
-    The rows are dealt to ``n_parts`` workers in pairs (k, N−1−k) of equal total length;
-    each worker keeps its own column products, folded into logarithms every ``block``
-    rows so that they never overflow.
+    Each worker takes a contiguous range of rows (``bounds``, equal numbers of edges),
+    which keeps the hardware prefetchers on one stream per array, and its own column
+    products, folded into logarithms every ``block`` rows so that they never overflow.
     """
     n = w.size
-    half = (n + 1) // 2
+    n_parts = bounds.size - 1
     products = np.ones((n_parts, n))
     logs = np.zeros((n_parts, n))
     row_logs = np.zeros(n)
     change = np.zeros(n_parts)
     for part in prange(n_parts):
-        rows = 0
-        for r in range(part, half, n_parts):
-            for k in (r, n - 1 - r):
-                res, row_logs[k] = _update_row(k, P, Q, t, w, damping, products[part], block)
-                change[part] += res
-                rows += 1
-                if rows % block == 0:
-                    _fold(products[part], logs[part])
-                if r == n - 1 - r:
-                    break  # the middle row of an odd N, once
+        for k in range(bounds[part], bounds[part + 1]):
+            res, row_logs[k] = _update_row(k, P, Q, t, w, damping, products[part], block)
+            change[part] += res
+            if (k + 1 - bounds[part]) % block == 0:
+                _fold(products[part], logs[part])
         _fold(products[part], logs[part])
     for i in range(n):
         total = 2.0 * h[i] + row_logs[i]
@@ -206,12 +217,13 @@ def _solve(h, P, Q, t, block, damping, tol, max_sweeps, n_parts):
     """Sweep ``P, Q`` in place until the norm of the change is at most ``tol``."""
     n = h.size
     w = np.empty(n)
+    bounds = _row_ranges(n, n_parts)
     log_r = _log_site_ratios(h, P, Q, block)
     _sigmoid(log_r, w)
     residual = np.inf
     sweeps = 0
     while sweeps < max_sweeps:
-        change = _sweep(h, P, Q, t, w, damping, block, n_parts, log_r)
+        change = _sweep(h, P, Q, t, w, damping, block, bounds, log_r)
         residual = math.sqrt(change)
         _sigmoid(log_r, w)
         sweeps += 1
@@ -331,7 +343,7 @@ def _run_bp(h, couplings, messages, damping, tol, max_sweeps, correlations=True)
     P, Q = messages
     J, t, block = couplings.J, couplings.t, couplings.block
     w, log_r, sweeps, residual = _solve(
-        h, P, Q, t, block, damping, tol, max_sweeps, 2 * get_num_threads()
+        h, P, Q, t, block, damping, tol, max_sweeps, get_num_threads()
     )
     C, edge_log, jc = _observables(J, t, P, Q, w, block, correlations)
     # site terms −h_i + ln(1 + R_i); the edge and cavity terms come from _observables
