@@ -1,0 +1,42 @@
+"""Yoshino's deep perceptron network: replica theory of its design space (chapter ``yoshino_rs``)."""
+
+from deepspin.deep_perceptron.forward import forward_overlaps, simulate_forward_overlaps
+from deepspin.deep_perceptron.kernels import (
+    SCENARIOS,
+    bond_from_field,
+    bond_term,
+    force,
+    gap_term,
+    spin_overlap,
+    spin_term,
+)
+from deepspin.deep_perceptron.rs import (
+    RSProfile,
+    free_entropy,
+    generalisation_error,
+    growth_rates,
+    onsets,
+    phase_diagram,
+    saddle_map,
+    solve_rs,
+)
+
+__all__ = [
+    "SCENARIOS",
+    "RSProfile",
+    "bond_from_field",
+    "bond_term",
+    "force",
+    "forward_overlaps",
+    "free_entropy",
+    "gap_term",
+    "generalisation_error",
+    "growth_rates",
+    "onsets",
+    "phase_diagram",
+    "saddle_map",
+    "simulate_forward_overlaps",
+    "solve_rs",
+    "spin_overlap",
+    "spin_term",
+]

@@ -1,0 +1,173 @@
+"""Layer functions of the deep perceptron's replica-symmetric free entropy.
+
+Chapter ``yoshino_rs``. Each layer of the network contributes three kinds of term to the
+free entropy per constraint, ``s = Σ_l bond(Q_l)/(2α) + Σ_l spin(q̂_l, q_l) + Σ_l gap(Δ_l)``
+(eqs. (rs-random) and (rs-teacher)), with ``Δ_l = q_{l−1} Q_l q_l`` in the input/output
+symmetric closure. The two scenarios differ in the replica limit: random inputs/outputs
+take ``n → 0`` replicas; the teacher scenario (a planted teacher drawn from the same
+prior) is the same replicated system at ``n → 1``, the Nishimori line, where the teacher is
+one more replica. Every function is vectorised over arrays of order parameters.
+
+Random (n → 0):
+
+* ``gap(Δ) = ∫Dz ln H(√(Δ/(1−Δ)) z)``, Gardner's energetic term at zero margin;
+* ``force(Δ) = −2 gap'(Δ) = K(Δ)/(1−Δ)``, with Gardner's kernel K (eq. gardner-kernel);
+* ``bond(Q) = ln(1−Q) + Q/(1−Q)``, and the bond equation ``Q/(1−Q)² = y``;
+* ``spin(q̂) = ∫Dy ln 2cosh(√q̂ y)``, and ``q = ∫Dy tanh²(√q̂ y)``.
+
+Teacher (n → 1):
+
+* ``gap(Δ) = 2∫Dz H(x z) ln H(x z)``, ``x = √(Δ/(1−Δ))``;
+* ``force(Δ) = 2 gap'(Δ) = 2 ∫Dz G(xz)²/H(xz) / (1−Δ)`` (eq. teacher-force);
+* ``bond(Q) = ln(1−Q) + Q``, and the bond equation ``Q/(1−Q) = y``;
+* ``spin(q̂) = ∫Dy ln 2cosh(√q̂ y + q̂)``, and ``q = ∫Dy tanh(√q̂ y + q̂)``.
+
+In both scenarios ``force(0) = 2/π``, and the spin overlap is ``q ≈ q̂`` for small q̂.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepspin.gauss import G, G_over_H, H, gauss_hermite, legendre_nodes, log_H
+from deepspin.perceptron import energy_kernel, energy_term
+
+__all__ = [
+    "SCENARIOS",
+    "bond_from_field",
+    "bond_term",
+    "force",
+    "gap_term",
+    "spin_overlap",
+    "spin_term",
+]
+
+SCENARIOS = ("random", "teacher")
+
+# Panels of the half-line for integrands that decay on an O(1) scale: fine near 0,
+# coarse in the tail (an analytic integrand with poles at distance ~1 from the real axis
+# needs panels of length ~1–5 for Gauss–Legendre to converge fast).
+_PANELS = ((0.0, 2.5), (2.5, 6.0), (6.0, 14.0), (14.0, 40.0))
+_N_PANEL = 32
+
+
+def _half_line_nodes():
+    x, w = legendre_nodes(_N_PANEL)
+    nodes = np.concatenate([0.5 * (b - a) * (x + 1.0) + a for a, b in _PANELS])
+    weights = np.concatenate([0.5 * (b - a) * w for a, b in _PANELS])
+    return nodes, weights
+
+
+def _scaled_average(f, x):
+    """``∫Dz f(x z)`` for every entry of ``x ≥ 0``, for ``f`` smooth except at 0 and
+    decaying on an O(1) scale.
+
+    The integrand is symmetrised, ``½[f(w) + f(−w)]``, and integrated on the half-line.
+    For x < 1 the variable is z (the density G(z) sets the scale); for x ≥ 1 it is
+    ``w = x z``, with weight ``G(w/x)/x``, because f then varies faster than the density.
+    """
+    x = np.asarray(x, dtype=float)
+    t, w = _half_line_nodes()
+    xs = x[..., None]
+    in_z = 2.0 * w * G(t) * 0.5 * (f(xs * t) + f(-xs * t))
+    wide = np.maximum(xs, 1.0)
+    in_w = 2.0 * w * G(t / wide) / wide * 0.5 * (f(t) + f(-t))
+    return np.where(x < 1.0, in_z.sum(axis=-1), in_w.sum(axis=-1))
+
+
+def _sech2(w):
+    e = np.exp(-2.0 * np.abs(w))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _x(delta):
+    delta = np.asarray(delta, dtype=float)
+    return np.sqrt(delta / (1.0 - delta))
+
+
+def _check_scenario(scenario):
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
+
+
+def gap_term(delta, scenario="random"):
+    """The gap (energetic) term of one layer, eqs. (rs-random)/(rs-teacher), per constraint."""
+    _check_scenario(scenario)
+    if scenario == "random":
+        return energy_term(delta)
+    return 2.0 * _scaled_average(lambda w: H(w) * log_H(w), _x(delta))
+
+
+def force(delta, scenario="random"):
+    """``F(Δ) = ∓2 d gap/dΔ`` (eq. force): the field a layer's constraints put on its overlaps."""
+    _check_scenario(scenario)
+    delta = np.asarray(delta, dtype=float)
+    if scenario == "random":
+        return energy_kernel(delta) / (1.0 - delta)
+    return 2.0 * _scaled_average(lambda w: G(w) * G_over_H(w), _x(delta)) / (1.0 - delta)
+
+
+def bond_term(Q, scenario="random"):
+    """Entropy of the spherical weights of one perceptron at overlap Q, times 1/c."""
+    _check_scenario(scenario)
+    Q = np.asarray(Q, dtype=float)
+    if scenario == "random":
+        return np.log1p(-Q) + Q / (1.0 - Q)
+    return np.log1p(-Q) + Q
+
+
+def bond_from_field(y, scenario="random"):
+    """Solve the bond equation for Q ≥ 0: ``Q/(1−Q)² = y`` (random) or ``Q/(1−Q) = y``."""
+    _check_scenario(scenario)
+    y = np.asarray(y, dtype=float)
+    if scenario == "teacher":
+        return y / (1.0 + y)
+    # the small root of y Q² − (2y+1) Q + y = 0, written without cancellation
+    root = np.sqrt(4.0 * y + 1.0)
+    return 2.0 * y / (2.0 * y + 1.0 + root)
+
+
+def _teacher_shifted(f_kink, a):
+    """``∫Dy f(a(y + a))`` for a ≥ 1 by ``t = a(y + a)``: ``G(a)/a ∫dt e^{t − t²/(2a²)} f(t)``."""
+    t, w = _half_line_nodes()
+    a = a[..., None]
+    both = np.concatenate([t, -t])
+    weights = np.concatenate([w, w])
+    integrand = np.exp(both - 0.5 * (both / a) ** 2) * f_kink(both)  # decays like e^{−|t|}
+    return G(a[..., 0]) / a[..., 0] * np.sum(weights * integrand, axis=-1)
+
+
+def spin_overlap(qhat, scenario="random"):
+    """Spin overlap at conjugate field q̂: ``∫Dy tanh²(√q̂ y)`` or ``∫Dy tanh(√q̂ y + q̂)``."""
+    _check_scenario(scenario)
+    a = np.sqrt(np.asarray(qhat, dtype=float))
+    if scenario == "random":
+        return 1.0 - _scaled_average(_sech2, a)
+    z, w = gauss_hermite(64)
+    low = np.minimum(a, 1.0)[..., None]
+    small = np.sum(w * np.tanh(low * z + low**2), axis=-1)
+    # 1 − tanh(t) = e^{−t} sech t, so the shifted integrand is e^{−t²/(2a²)} sech t
+    big = 1.0 - _teacher_shifted(lambda t: np.exp(-t) / np.cosh(t), np.maximum(a, 1.0))
+    return np.where(a < 1.0, small, big)
+
+
+def spin_term(qhat, scenario="random"):
+    """``∫Dy ln 2cosh(√q̂ y)`` (random) or ``∫Dy ln 2cosh(√q̂ y + q̂)`` (teacher).
+
+    ``ln 2cosh u = |u| + ln(1 + e^{−2|u|})``: the first part is integrated in closed form
+    (``E|a y| = a√(2/π)``; ``E|a(y + a)| = a[a(1 − 2H(a)) + 2G(a)]``), the rest decays.
+    """
+    _check_scenario(scenario)
+    a = np.sqrt(np.asarray(qhat, dtype=float))
+
+    def rest(u):
+        return np.log1p(np.exp(-2.0 * np.abs(u)))
+
+    if scenario == "random":
+        return a * np.sqrt(2.0 / np.pi) + _scaled_average(rest, a)
+    z, w = gauss_hermite(64)
+    low = np.minimum(a, 1.0)[..., None]
+    small = np.sum(w * np.log(2.0 * np.cosh(low * (z + low))), axis=-1)
+    mean_abs = a * (a * (1.0 - 2.0 * H(a)) + 2.0 * G(a))
+    big = mean_abs + _teacher_shifted(rest, np.maximum(a, 1.0))
+    return np.where(a < 1.0, small, big)

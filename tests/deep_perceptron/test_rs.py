@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+from scipy import integrate, optimize
+
+from deepspin import deep_perceptron as dp
+from deepspin import perceptron as pc
+from deepspin.gauss import H
+
+
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 1.9])
+def test_one_layer_is_gardner(alpha):
+    profile = dp.solve_rs(alpha, 1).value
+    gardner = pc.solve_rs(alpha).value
+    assert profile.Q[0] == pytest.approx(gardner.q, abs=1e-12)
+    assert alpha * profile.entropy == pytest.approx(gardner.entropy, abs=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0, 10.0])
+def test_one_layer_teacher_is_gibbs_learning(alpha):
+    # Engel & Van den Broeck (2001), eq. (2.42): R/√(1−R) = (α/π) ∫Dt e^{−Rt²/2}/H(−√R t)
+    def equation(R):
+        integral = integrate.quad(
+            lambda t: np.exp(-0.5 * t * t * (1 + R)) / np.sqrt(2 * np.pi) / H(-np.sqrt(R) * t),
+            -30,
+            30,
+        )[0]
+        return R / np.sqrt(1 - R) - alpha / np.pi * integral
+
+    expected = optimize.brentq(equation, 1e-9, 1 - 1e-12)
+    assert dp.solve_rs(alpha, 1, "teacher").value.Q[0] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("scenario", ["random", "teacher"])
+def test_free_entropy_is_stationary(scenario):
+    profile = dp.solve_rs(60.0, 6, scenario).value
+    assert profile.frozen[1:-1].sum() >= 2
+    args = [profile.q, profile.Q, profile.qhat]
+    eps = 1e-6
+    for which, array in enumerate(args):
+        for i in range(array.size):
+            if (which != 1 and i in (0, array.size - 1)) or array[i] == 0.0:
+                continue  # clamped boundaries; liquid layers sit at the edge of the domain
+            up = [a.copy() for a in args]
+            down = [a.copy() for a in args]
+            up[which][i] += eps
+            down[which][i] -= eps
+            grad = (
+                dp.free_entropy(60.0, *up, scenario) - dp.free_entropy(60.0, *down, scenario)
+            ) / (2 * eps)
+            assert abs(grad) < 1e-7, (which, i, grad)
+
+
+def test_onset_of_first_layer_is_pi_squared_over_four():
+    below = dp.solve_rs(np.pi**2 / 4 * 0.999, 6).value
+    above = dp.solve_rs(np.pi**2 / 4 * 1.001, 6).value
+    assert not below.frozen[1:-1].any()
+    assert above.frozen[1] and above.frozen[5] and 0 < above.q[1] < 0.01
+
+
+def test_profiles_are_symmetric_and_match_reconstruction():
+    profile = dp.solve_rs(1e4, 10).value
+    np.testing.assert_allclose(profile.q, profile.q[::-1], atol=1e-10)
+    np.testing.assert_allclose(profile.Q, profile.Q[::-1], atol=1e-10)
+    # reference note §3.2 [C]: q(1) = 0.740, q(5) = 0.160, Q(1) = 0.996, Q(5) = 0.930
+    assert profile.q[1] == pytest.approx(0.740, abs=5e-4)
+    assert profile.q[5] == pytest.approx(0.160, abs=5e-4)
+    assert profile.Q[0] == pytest.approx(0.996, abs=5e-4)
+    assert profile.Q[4] == pytest.approx(0.930, abs=5e-4)
+
+
+def test_onsets_satisfy_the_linear_stability_condition():
+    alphas = dp.onsets(10, n_layers=3)
+    assert alphas[0] == pytest.approx(np.pi**2 / 4)
+    for layer, alpha in enumerate(alphas[1:], start=2):
+        q = dp.solve_rs(alpha * 0.999, 10).value.q
+        assert q[layer] == 0
+        q_above = dp.solve_rs(alpha * 1.001, 10).value.q
+        assert q_above[layer] > 0
+
+
+def test_phase_diagram_converges_and_is_monotone():
+    d = dp.phase_diagram(np.geomspace(0.5, 1e4, 40), 8)
+    assert d["converged"].all()
+    assert np.all(np.diff(d["q"][:, 1]) >= -1e-12)
+
+
+def test_saddle_map_fixed_point():
+    profile = dp.solve_rs(300.0, 8, "teacher").value
+    q, Q, _ = dp.saddle_map(300.0, profile.q, profile.Q, "teacher")
+    np.testing.assert_allclose(q, profile.q, atol=1e-10)
+    np.testing.assert_allclose(Q, profile.Q, atol=1e-10)
+
+
+def test_forward_law_against_simulation():
+    Q = np.array([0.9, 0.7, 0.95, 0.5])
+    simulated = dp.simulate_forward_overlaps(Q, n=1500, m=200, seed=3)
+    np.testing.assert_allclose(simulated, dp.forward_overlaps(Q), atol=0.02)
+
+
+def test_generalisation_error():
+    assert dp.generalisation_error([1.0, 1.0]) == pytest.approx(0.0, abs=1e-7)
+    assert dp.generalisation_error([0.0, 0.9]) == pytest.approx(0.5)
+    R = 0.8
+    assert dp.generalisation_error([R]) == pytest.approx(np.arccos(R) / np.pi)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(alpha=0.0, L=3), "alpha"),
+        (dict(alpha=-1.0, L=3), "alpha"),
+        (dict(alpha=1.0, L=0), "L"),
+        (dict(alpha=1.0, L=3, scenario="planted"), "scenario"),
+    ],
+)
+def test_bad_input(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        dp.solve_rs(**kwargs)
+
+
+def test_past_capacity_is_not_converged():
+    with pytest.warns(RuntimeWarning, match="solve_rs"):
+        result = dp.solve_rs(80.0, 2)
+    assert not result.converged
