@@ -1,4 +1,4 @@
-"""Yoshino's deep perceptron network: replica theory of its design space (chapter ``yoshino_rs``)."""
+"""Yoshino's deep perceptron network: replica theory of its design space (``yoshino_rs``)."""
 
 from deepspin.deep_perceptron.forward import forward_overlaps, simulate_forward_overlaps
 from deepspin.deep_perceptron.kernels import (
