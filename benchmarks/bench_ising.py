@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from deepspin.ising import belief_propagation
+from deepspin.ising.bp import _row_ranges  # the thread split the BP sweep uses
 
 SWEEPS = 50
 
@@ -82,8 +83,6 @@ def memory_floor_sweeps(P, Q, t, w, bounds, sweeps):
 
 def floor_rate(n, threads):
     """Sweeps per second of :func:`memory_floor_sweeps` on N × N arrays."""
-    from deepspin.ising.bp import _row_ranges
-
     numba.set_num_threads(threads)
     rng = np.random.default_rng(1)
     t = np.triu(rng.normal(0.0, 0.03, (n, n)), 1)

@@ -13,6 +13,7 @@ from deepspin.deep_perceptron.kernels import (
 from deepspin.deep_perceptron.rs import (
     RSProfile,
     free_entropy,
+    free_entropy_gradient,
     generalisation_error,
     growth_rates,
     onsets,
@@ -29,6 +30,7 @@ __all__ = [
     "force",
     "forward_overlaps",
     "free_entropy",
+    "free_entropy_gradient",
     "gap_term",
     "generalisation_error",
     "growth_rates",

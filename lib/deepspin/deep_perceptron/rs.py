@@ -37,6 +37,7 @@ from scipy.special import expit, logit
 from tqdm import tqdm
 
 from deepspin.checks import check_choice, check_int, check_real
+from deepspin.deep_perceptron.forward import forward_overlaps
 from deepspin.deep_perceptron.kernels import (
     SCENARIOS,
     bond_from_field,
@@ -51,6 +52,7 @@ from deepspin.results import SolverResult, warn_if_not_converged
 __all__ = [
     "RSProfile",
     "free_entropy",
+    "free_entropy_gradient",
     "generalisation_error",
     "growth_rates",
     "onsets",
@@ -134,6 +136,34 @@ def free_entropy(alpha, q, Q, qhat, scenario="random"):
     return float(bonds + spins + gaps)
 
 
+def free_entropy_gradient(profile, eps=1e-6):
+    """Central differences of :func:`free_entropy` in every order parameter of ``profile``
+    that is free and nonzero (clamped boundaries and liquid layers, which sit at the edge
+    of the domain, are skipped). At a solution of eq. (rs-saddle) all of them vanish.
+
+    Returns
+    -------
+    dict
+        ``{"q": …, "Q": …, "qhat": …}``: arrays of the shapes of the profile's, NaN where
+        skipped.
+    """
+    args = {"q": profile.q, "Q": profile.Q, "qhat": profile.qhat}
+    out = {}
+    for name, array in args.items():
+        grad = np.full(array.size, np.nan)
+        for i in np.flatnonzero(array > 0):
+            if name != "Q" and i in (0, array.size - 1):
+                continue
+            shifted = []
+            for sign in (1.0, -1.0):
+                moved = {k: v.copy() for k, v in args.items()}
+                moved[name][i] += sign * eps
+                shifted.append(free_entropy(profile.alpha, **moved, scenario=profile.scenario))
+            grad[i] = (shifted[0] - shifted[1]) / (2.0 * eps)
+        out[name] = grad
+    return out
+
+
 def growth_rates(alpha, q):
     """Linear growth rate λ_l of a liquid spin layer next to the given profile, eq. (rs-onset).
 
@@ -141,9 +171,16 @@ def growth_rates(alpha, q):
     the same in both scenarios, because F(0) = 2/π and I(q̂) ≈ q̂ in both.
     """
     q = np.asarray(q, dtype=float)
-    lam = np.full(q.size, np.nan)
+    lam = _neighbour_drive(alpha, q)
+    lam[q > 0] = np.nan
+    lam[[0, -1]] = np.nan
+    return lam
+
+
+def _neighbour_drive(alpha, q):
+    """``α (2/π)² (q_{l−1}² + q_{l+1}²)`` for every hidden layer, frozen or not (0 at the ends)."""
+    lam = np.zeros(q.size)
     lam[1:-1] = alpha * (2.0 / np.pi) ** 2 * (q[:-2] ** 2 + q[2:] ** 2)
-    lam[1:-1][q[1:-1] > 0] = np.nan
     return lam
 
 
@@ -364,8 +401,7 @@ def onsets(L, scenario="random", n_layers=None, xtol=1e-10):
     def rate(alpha, layer):
         if alpha not in cache:
             cache[alpha] = solve_rs(alpha, L, scenario, warn=False).value
-        q = cache[alpha].q
-        return alpha * (2.0 / np.pi) ** 2 * (q[layer - 1] ** 2 + q[layer + 1] ** 2) - 1.0
+        return _neighbour_drive(alpha, cache[alpha].q)[layer] - 1.0
 
     found = [np.pi**2 / 4.0]
     for layer in range(2, n_layers + 1):
@@ -386,7 +422,5 @@ def generalisation_error(Q):
     probability ``arccos(Q_L ρ_{L−1})/π``.
     """
     Q = np.asarray(Q, dtype=float)
-    rho = 1.0
-    for overlap in Q[:-1]:
-        rho = 2.0 / np.pi * np.arcsin(overlap * rho)
+    rho = forward_overlaps(Q[:-1])[-1]
     return float(np.arccos(Q[-1] * rho) / np.pi)
