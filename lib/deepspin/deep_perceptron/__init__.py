@@ -1,5 +1,13 @@
 """Yoshino's deep perceptron network: replica theory of its design space (``yoshino_rs``)."""
 
+from deepspin.deep_perceptron.exact_node import (
+    node_force,
+    node_free_entropy,
+    node_growth_rates,
+    node_overlap,
+    node_saddle_map,
+    node_term,
+)
 from deepspin.deep_perceptron.forward import forward_overlaps, simulate_forward_overlaps
 from deepspin.deep_perceptron.kernels import (
     SCENARIOS,
@@ -11,6 +19,7 @@ from deepspin.deep_perceptron.kernels import (
     spin_term,
 )
 from deepspin.deep_perceptron.rs import (
+    CLOSURES,
     RSProfile,
     free_entropy,
     free_entropy_gradient,
@@ -23,6 +32,7 @@ from deepspin.deep_perceptron.rs import (
 )
 
 __all__ = [
+    "CLOSURES",
     "SCENARIOS",
     "RSProfile",
     "bond_from_field",
@@ -34,6 +44,12 @@ __all__ = [
     "gap_term",
     "generalisation_error",
     "growth_rates",
+    "node_force",
+    "node_free_entropy",
+    "node_growth_rates",
+    "node_overlap",
+    "node_saddle_map",
+    "node_term",
     "onsets",
     "phase_diagram",
     "saddle_map",

@@ -29,6 +29,7 @@ layers with λ_l > 1 join the set; frozen layers whose q collapses leave it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,11 @@ from scipy.special import expit, logit
 from tqdm import tqdm
 
 from deepspin.checks import check_choice, check_int, check_real
+from deepspin.deep_perceptron.exact_node import (
+    node_free_entropy,
+    node_growth_rates,
+    node_saddle_map,
+)
 from deepspin.deep_perceptron.forward import forward_overlaps
 from deepspin.deep_perceptron.kernels import (
     SCENARIOS,
@@ -50,6 +56,7 @@ from deepspin.deep_perceptron.kernels import (
 from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
+    "CLOSURES",
     "RSProfile",
     "free_entropy",
     "free_entropy_gradient",
@@ -61,11 +68,15 @@ __all__ = [
     "solve_rs",
 ]
 
+CLOSURES = ("symmetric", "exact-node")
+
 _COLLAPSE = -45.0  # logit below which a frozen layer has melted (q < 3e-20)
 _CEILING = 34.0  # logit above which 1 − Q is no longer resolved in float64 (1e-15)
-_BAND = 2  # a component of the map depends on variables at most two places away
 _FD_STEP = 1e-6
 _RELAX = 50
+_GROWTH_BUDGET = 12
+_MARGINAL = 1e-8
+_FLOW = 100
 
 
 @dataclass
@@ -87,6 +98,8 @@ class RSProfile:
         Free entropy per constraint, eq. (rs-random) or (rs-teacher).
     frozen : ndarray of bool (L+1,)
         Spin layers with q > 0 (boundaries included).
+    closure : str
+        "symmetric" or "exact-node".
     """
 
     alpha: float
@@ -97,6 +110,7 @@ class RSProfile:
     qhat: np.ndarray
     entropy: float
     frozen: np.ndarray
+    closure: str = "symmetric"
 
 
 def saddle_map(alpha, q, Q, scenario="random"):
@@ -137,7 +151,8 @@ def free_entropy(alpha, q, Q, qhat, scenario="random"):
 
 
 def free_entropy_gradient(profile, eps=1e-6):
-    """Central differences of :func:`free_entropy` in every order parameter of ``profile``
+    """Central differences of the profile's free entropy (eq. rs-random, rs-teacher or
+    rs-node) in every order parameter of ``profile``
     that is free and nonzero (clamped boundaries and liquid layers, which sit at the edge
     of the domain, are skipped). At a solution of eq. (rs-saddle) all of them vanish.
 
@@ -158,20 +173,23 @@ def free_entropy_gradient(profile, eps=1e-6):
             for sign in (1.0, -1.0):
                 moved = {k: v.copy() for k, v in args.items()}
                 moved[name][i] += sign * eps
-                shifted.append(free_entropy(profile.alpha, **moved, scenario=profile.scenario))
+                entropy = _closure(profile.closure).entropy
+                shifted.append(entropy(profile.alpha, **moved, scenario=profile.scenario))
             grad[i] = (shifted[0] - shifted[1]) / (2.0 * eps)
         out[name] = grad
     return out
 
 
-def growth_rates(alpha, q):
-    """Linear growth rate λ_l of a liquid spin layer next to the given profile, eq. (rs-onset).
+def growth_rates(alpha, q, closure="symmetric"):
+    """Linear growth rate λ_l of a liquid spin layer next to the given profile.
 
-    ``λ_l = α (2/π)² (q_{l−1}² + q_{l+1}²)`` for l = 1 … L−1 (NaN for frozen layers);
-    the same in both scenarios, because F(0) = 2/π and I(q̂) ≈ q̂ in both.
+    Symmetric closure, eq. (rs-onset): ``λ_l = α (2/π)² (q_{l−1}² + q_{l+1}²)``, the same
+    in both scenarios, because F(0) = 2/π and I(q̂) ≈ q̂ in both. Exact-node closure,
+    eq. (rs-node-onset): ``λ_l = u q_{l+1}² (1 + u q_{l−1}²)``, u = α(2/π)². For
+    l = 1 … L−1, NaN for frozen layers.
     """
     q = np.asarray(q, dtype=float)
-    lam = _neighbour_drive(alpha, q)
+    lam = _closure(check_choice("closure", closure, CLOSURES)).drive(alpha, q)
     lam[q > 0] = np.nan
     lam[[0, -1]] = np.nan
     return lam
@@ -184,28 +202,73 @@ def _neighbour_drive(alpha, q):
     return lam
 
 
-def _pack(q, Q):
-    """Interleave (Q_1, q_1, Q_2, q_2, …, Q_L) so that the map is banded."""
+def _pack(q, Q, qhat=None):
+    """Interleave (Q_1, q_1, Q_2, q_2, …, Q_L) so that the map is banded; with q̂, as
+    (Q_1, q_1, p_1, Q_2, …, Q_L) where ``p = q̂/(1+q̂)`` maps q̂ ≥ 0 into [0, 1)."""
     L = Q.size
-    x = np.empty(2 * L - 1)
-    x[0::2] = Q
-    x[1::2] = q[1:-1]
+    per = 2 if qhat is None else 3
+    x = np.empty(per * L - per + 1)
+    x[0::per] = Q
+    x[1::per] = q[1:-1]
+    if qhat is not None:
+        x[2::per] = qhat[1:-1] / (1.0 + qhat[1:-1])
     return x
 
 
-def _unpack(x, L):
+def _unpack(x, L, with_qhat=False):
+    per = 3 if with_qhat else 2
     q = np.ones(L + 1)
-    q[1:-1] = x[1::2]
-    return q, x[0::2].copy()
+    q[1:-1] = x[1::per]
+    qhat = None
+    if with_qhat:
+        qhat = np.zeros(L + 1)
+        p = x[2::per]
+        qhat[1:-1] = p / (1.0 - p)
+    return q, x[0::per].copy(), qhat
 
 
-def _newton(alpha, q, Q, frozen, scenario, tol, max_iter):
-    """Newton on the frozen set in logit variables. Returns q, Q, iterations, residual, melted."""
+@dataclass(frozen=True)
+class _Closure:
+    """How a closure enters the solver: its map, its packed variables, its growth rates."""
+
+    band: int  # a component of the packed map depends on variables at most this far away
+    with_qhat: bool  # q̂ is a variable of the map (exact node) or a function of q, Q
+    step: Callable  # (alpha, q, Q, qhat, scenario) -> q, Q, qhat
+    entropy: Callable  # (alpha, q, Q, qhat, scenario) -> float
+    drive: Callable  # (alpha, q) -> growth rate of every hidden layer (0 at the ends)
+
+
+def _closure(name):
+    if name == "symmetric":
+        return _Closure(
+            2,
+            False,
+            lambda alpha, q, Q, qhat, scenario: saddle_map(alpha, q, Q, scenario),
+            lambda alpha, q, Q, qhat, scenario: free_entropy(alpha, q, Q, qhat, scenario),
+            _neighbour_drive,
+        )
+    return _Closure(
+        3,
+        True,
+        lambda alpha, q, Q, qhat, scenario: node_saddle_map(alpha, q, Q, qhat),
+        lambda alpha, q, Q, qhat, scenario: node_free_entropy(alpha, q, Q, qhat),
+        node_growth_rates,
+    )
+
+
+def _newton(alpha, q, Q, qhat, frozen, scenario, closure, tol, max_iter):
+    """Newton on the frozen set in logit variables.
+
+    Returns q, Q, q̂, iterations, residual, melted.
+    """
     L = Q.size
+    rule = _closure(closure)
+    packed_qhat = qhat if rule.with_qhat else None
     bonds = frozen[:-1] & frozen[1:]
-    active = _pack(frozen.astype(float), bonds.astype(float)) > 0.5
+    mask = frozen.astype(float)
+    active = _pack(mask, bonds.astype(float), mask if rule.with_qhat else None) > 0.25
     index = np.flatnonzero(active)
-    x = _pack(q, Q)
+    x = _pack(q, Q, packed_qhat)
     x[~active] = 0.0
 
     def residual(u):
@@ -213,16 +276,17 @@ def _newton(alpha, q, Q, frozen, scenario, tol, max_iter):
         if not np.all(np.isfinite(u)):
             return np.full(u.size, np.inf)
         y[index] = expit(np.minimum(u, _CEILING))
-        qn, Qn, _ = saddle_map(alpha, *_unpack(y, L), scenario)
-        return logit(np.maximum(_pack(qn, Qn)[index], 1e-300)) - u
+        qn, Qn, qhn = rule.step(alpha, *_unpack(y, L, rule.with_qhat), scenario)
+        packed = _pack(qn, Qn, qhn if rule.with_qhat else None)
+        return logit(np.maximum(packed[index], 1e-300)) - u
 
     u = logit(np.clip(x[index], 1e-300, 1.0 - 1e-16))
     r = residual(u)
     iterations = 0
-    colours = index % (2 * _BAND + 1)
+    colours = index % (2 * rule.band + 1)
     while np.max(np.abs(r), initial=0.0) > tol and iterations < max_iter:
         jac = np.zeros((index.size, index.size))
-        for colour in range(2 * _BAND + 1):
+        for colour in range(2 * rule.band + 1):
             cols = np.flatnonzero(colours == colour)
             if cols.size == 0:
                 continue
@@ -230,7 +294,7 @@ def _newton(alpha, q, Q, frozen, scenario, tol, max_iter):
             step[cols] += _FD_STEP
             dr = (residual(step) - r) / _FD_STEP
             for col in cols:
-                rows = np.flatnonzero(np.abs(index - index[col]) <= _BAND)
+                rows = np.flatnonzero(np.abs(index - index[col]) <= rule.band)
                 jac[rows, col] = dr[rows]
         try:
             delta = np.linalg.solve(jac, -r)
@@ -257,21 +321,33 @@ def _newton(alpha, q, Q, frozen, scenario, tol, max_iter):
         if np.any(u < _COLLAPSE):
             break
     x[index] = expit(u)
-    q, Q = _unpack(x, L)
+    q, Q, qhat_out = _unpack(x, L, rule.with_qhat)
     melted = np.zeros(L + 1, dtype=bool)
     melted[1:-1] = frozen[1:-1] & (q[1:-1] < expit(_COLLAPSE))
-    return q, Q, iterations, float(np.max(np.abs(r), initial=0.0)), melted
+    return q, Q, qhat_out, iterations, float(np.max(np.abs(r), initial=0.0)), melted
 
 
-def _check(alpha, L, scenario):
+def _check(alpha, L, scenario, closure="symmetric"):
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     L = check_int("L", L, 1)
     scenario = check_choice("scenario", scenario, SCENARIOS)
-    return alpha, L, scenario
+    closure = check_choice("closure", closure, CLOSURES)
+    if closure == "exact-node" and scenario != "random":
+        raise ValueError("closure 'exact-node' is implemented for scenario 'random' only")
+    return alpha, L, scenario, closure
 
 
-def solve_rs(alpha, L, scenario="random", initial=None, tol=1e-11, max_iter=60, warn=True):
-    """Solve the RS saddle-point equations of the symmetric closure, eq. (rs-saddle).
+def solve_rs(
+    alpha,
+    L,
+    scenario="random",
+    closure="symmetric",
+    initial=None,
+    tol=1e-11,
+    max_iter=60,
+    warn=True,
+):
+    """Solve the RS saddle-point equations, eq. (rs-saddle) or (rs-node-saddle).
 
     Parameters
     ----------
@@ -280,10 +356,13 @@ def solve_rs(alpha, L, scenario="random", initial=None, tol=1e-11, max_iter=60, 
     L : int ≥ 1
         Bond layers (spin layers 0 … L, the two ends clamped).
     scenario : {"random", "teacher"}
+    closure : {"symmetric", "exact-node"}
+        The input/output symmetric closure (Yoshino's), or the closure that keeps every
+        hidden node Ising (:mod:`deepspin.deep_perceptron.exact_node`; random data only).
     initial : RSProfile, optional
-        A solution at a nearby α with the same L (continuation): its frozen layers and
-        overlaps are the starting point. Without it the frozen set grows from the
-        boundaries.
+        A solution at a nearby α with the same L, scenario and closure (continuation):
+        its frozen layers and overlaps are the starting point. Without it the frozen set
+        grows from the boundaries.
     tol : float
         Newton stops when every ``|logit T(x) − logit x|`` is below ``tol`` (a relative
         accuracy of q, Q and 1 − Q).
@@ -297,42 +376,86 @@ def solve_rs(alpha, L, scenario="random", initial=None, tol=1e-11, max_iter=60, 
         frozen sets; ``residual`` is ``max |T(x) − x|`` in the original variables;
         ``info["growth"]`` holds the growth rates λ_l of the liquid layers.
     """
-    alpha, L, scenario = _check(alpha, L, scenario)
+    alpha, L, scenario, closure = _check(alpha, L, scenario, closure)
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
-    q, Q = np.ones(L + 1), np.zeros(L)
+    rule = _closure(closure)
+    q, Q, qhat = np.ones(L + 1), np.zeros(L), np.zeros(L + 1)
     q[1:-1] = 0.0
     if initial is not None:
-        if initial.L != L or initial.scenario != scenario:
-            raise ValueError(f"initial must be a profile with L = {L} and scenario {scenario!r}")
-        q, Q = initial.q.copy(), initial.Q.copy()
+        if (initial.L, initial.scenario, initial.closure) != (L, scenario, closure):
+            raise ValueError(
+                f"initial must be a profile with L = {L}, scenario {scenario!r} and "
+                f"closure {closure!r}"
+            )
+        q, Q, qhat = initial.q.copy(), initial.Q.copy(), initial.qhat.copy()
     frozen = q > 0
     total, newton_residual = 0, 0.0
+    grown, jumped = np.zeros(L + 1, dtype=bool), False
     for _ in range(4 * L + 4):
+        start = (q.copy(), Q.copy(), qhat.copy())
         bonds = frozen[:-1] & frozen[1:]
         # a bond between frozen layers starts from its equation at the current spins
         fresh = bonds & (Q <= 0)
         if fresh.any():
-            Q[fresh] = saddle_map(alpha, q, np.where(fresh, 0.0, Q), scenario)[1][fresh]
-        q, Q, iterations, newton_residual, melted = _newton(
-            alpha, q, Q, frozen, scenario, tol, max_iter
+            Q_start = rule.step(alpha, q, np.where(fresh, 0.0, Q), qhat, scenario)[1]
+            Q[fresh] = Q_start[fresh]
+        # just after a growth step Newton either converges at once or there is no
+        # nearby solution: do not spend the full budget finding out
+        first_try = grown.any() and not jumped
+        budget = min(max_iter, _GROWTH_BUDGET) if first_try else max_iter
+        q, Q, qhat_new, iterations, newton_residual, melted = _newton(
+            alpha, q, Q, qhat, frozen, scenario, closure, tol, budget
         )
+        if qhat_new is not None:
+            qhat = qhat_new
         total += iterations
+        if first_try and (melted.any() or newton_residual > tol):
+            # Newton found no solution next to the liquid, or fell back onto the
+            # liquid it was started away from (unstable, λ > 1): the layers just grown
+            # freeze discontinuously (a subcritical onset) and drag their neighbours
+            # along. Follow the map's own flow from the start of this step to the far
+            # solution (damped iteration; liquid layers are exact zeros of the map)
+            q, Q, qhat = start
+            for _ in range(_FLOW):
+                qn, Qn, qhn = rule.step(alpha, q, Q, qhat, scenario)
+                q, Q = 0.5 * (q + qn), 0.5 * (Q + Qn)
+                qhat = 0.5 * (qhat + qhn) if rule.with_qhat else qhn
+            jumped = True
+            continue
         if melted.any():
             frozen &= ~melted
             q[~frozen] = 0.0
+            qhat[~frozen] = 0.0
             Q[~(frozen[:-1] & frozen[1:])] = 0.0
+            grown[:] = False
             continue
-        lam = growth_rates(alpha, np.where(frozen, q, 0.0))
-        grow = np.nan_to_num(lam, nan=0.0) > 1.0
+        lam = np.nan_to_num(growth_rates(alpha, np.where(frozen, q, 0.0), closure), nan=0.0)
+        # at λ = 1 the liquid is marginal and the frozen solution is q = 0: growing a
+        # layer there only starts a Newton run that creeps down to q = 0
+        grow = lam > 1.0 + _MARGINAL
         if not grow.any():
             break
         frozen |= grow
+        grown, jumped = grow, False
         q[grow] = np.minimum(0.5, np.maximum(1e-3, lam[grow] - 1.0))
-    q_new, Q_new, qhat = saddle_map(alpha, q, Q, scenario)
+        qhat[grow] = q[grow]
+    q_new, Q_new, qhat_new = rule.step(alpha, q, Q, qhat, scenario)
+    if not rule.with_qhat:
+        qhat = qhat_new
     residual = float(max(np.max(np.abs(q_new - q)), np.max(np.abs(Q_new - Q))))
+    if rule.with_qhat:
+        residual = max(residual, float(np.max(np.abs(qhat_new - qhat))))
     profile = RSProfile(
-        alpha, L, scenario, q, Q, qhat, free_entropy(alpha, q, Q, qhat, scenario), q > 0
+        alpha,
+        L,
+        scenario,
+        q,
+        Q,
+        qhat,
+        rule.entropy(alpha, q, Q, qhat, scenario),
+        q > 0,
+        closure,
     )
     # a bond pinned at the ceiling has Q = 1 to float64: past the RS capacity there is no
     # solution with Q < 1, and the point is reported as not converged
@@ -342,10 +465,11 @@ def solve_rs(alpha, L, scenario="random", initial=None, tol=1e-11, max_iter=60, 
         converged,
         total,
         residual,
-        info=dict(growth=growth_rates(alpha, q), logit_residual=newton_residual),
+        info=dict(growth=growth_rates(alpha, q, closure), logit_residual=newton_residual),
     )
     if warn:
-        warn_if_not_converged(result, f"solve_rs(alpha={alpha:g}, L={L}, scenario={scenario!r})")
+        label = f"solve_rs(alpha={alpha:g}, L={L}, scenario={scenario!r}, closure={closure!r})"
+        warn_if_not_converged(result, label)
     return result
 
 
@@ -355,7 +479,8 @@ def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
     Returns
     -------
     dict of arrays
-        ``alpha`` (sorted), ``q`` (n, L+1), ``Q`` (n, L), ``entropy``, ``converged``,
+        ``alpha`` (sorted), ``q`` (n, L+1), ``Q`` (n, L), ``qhat`` (n, L+1), ``entropy``,
+        ``converged``,
         ``iterations``, ``residual``. Points that did not converge hold NaN overlaps.
     """
     alphas = np.sort(np.asarray(alphas, dtype=float).ravel())
@@ -366,6 +491,7 @@ def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
         alpha=alphas,
         q=np.full((alphas.size, L + 1), np.nan),
         Q=np.full((alphas.size, L), np.nan),
+        qhat=np.full((alphas.size, L + 1), np.nan),
         entropy=np.full(alphas.size, np.nan),
         converged=np.zeros(alphas.size, dtype=bool),
         iterations=np.zeros(alphas.size, dtype=int),
@@ -382,34 +508,54 @@ def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
         out["residual"][i] = result.residual
         if result.converged:
             p = result.value
-            out["q"][i], out["Q"][i], out["entropy"][i] = p.q, p.Q, p.entropy
+            out["q"][i], out["Q"][i], out["qhat"][i] = p.q, p.Q, p.qhat
+            out["entropy"][i] = p.entropy
             previous = p
     return out
 
 
-def onsets(L, scenario="random", n_layers=None, xtol=1e-10):
-    """Onsets α_g(l) of layers l = 1 … n_layers counted from the input boundary.
+def onsets(L, scenario="random", n_layers=None, closure="symmetric", xtol=1e-10):
+    """Onsets α_g(k) of the k-th layer from a boundary, k = 1 … n_layers.
 
-    α_g(1) = π²/4; for l ≥ 2 the root of ``λ_l(α) = 1`` (eq. rs-onset) with the RS
-    solution at α, found by Brent's method. The other boundary's front must not have
-    reached layer l + 1 (so ``n_layers ≤ L // 2`` by default).
+    Every onset is the root of ``λ_k(α) = 1`` with the RS solution at α, found by
+    Brent's method. Symmetric closure, eq. (rs-onset): layers counted from the input
+    (the profile is symmetric); α_g(1) = π²/4 for L ≥ 3 and π²/8 for L = 2. The other
+    boundary's front must not have reached layer k + 1, so ``n_layers ≤ L // 2`` (the
+    default); the last one is where the whole network freezes.
+
+    Exact-node closure (random data): only the output side freezes on its own, so layers
+    are counted from the output, k = 1 … L−1 (layer L − k), and every onset is a root of
+    eq. (rs-node-onset). The last one, k = L − 1, is where the whole network freezes.
     """
     L = check_int("L", L, 2)
-    n_layers = L // 2 if n_layers is None else check_int("n_layers", n_layers, 1, L // 2)
+    scenario = check_choice("scenario", scenario, SCENARIOS)
+    closure = check_choice("closure", closure, CLOSURES)
+    most = L // 2 if closure == "symmetric" else L - 1
+    n_layers = most if n_layers is None else check_int("n_layers", n_layers, 1, most)
+    rule = _closure(closure)
     cache = {}
 
-    def rate(alpha, layer):
-        if alpha not in cache:
-            cache[alpha] = solve_rs(alpha, L, scenario, warn=False).value
-        return _neighbour_drive(alpha, cache[alpha].q)[layer] - 1.0
+    def layer_index(k):
+        return k if closure == "symmetric" else L - k
 
-    found = [np.pi**2 / 4.0]
-    for layer in range(2, n_layers + 1):
-        low = found[-1] * (1.0 + 1e-9)
+    def rate(alpha, k):
+        if alpha not in cache:
+            # continuation from the largest α solved so far below this one
+            below = [a for a in cache if a < alpha]
+            start = cache[max(below)] if below else None
+            result = solve_rs(alpha, L, scenario, closure, initial=start, warn=False)
+            if not result.converged and start is not None:
+                result = solve_rs(alpha, L, scenario, closure, warn=False)
+            cache[alpha] = result.value
+        return rule.drive(alpha, cache[alpha].q)[layer_index(k)] - 1.0
+
+    found = []
+    for k in range(1, n_layers + 1):
+        low = found[-1] * (1.0 - 1e-6) if found else 0.1  # the layer before still liquid
         high = 2.0 * low
-        while rate(high, layer) <= 0.0:
+        while rate(high, k) <= 0.0:
             low, high = high, 2.0 * high
-        found.append(brentq(rate, low, high, args=(layer,), xtol=xtol * low, rtol=1e-12))
+        found.append(brentq(rate, low, high, args=(k,), xtol=xtol * low, rtol=1e-12))
     return np.array(found)
 
 

@@ -1,0 +1,231 @@
+"""Layer functions of the exact-node closure (random inputs/outputs, n → 0).
+
+Chapter ``yoshino_rs``, section "A closure that keeps every node Ising". A hidden layer's
+spin S is kept as an Ising variable at its node, with the constraint ``S h > 0`` on its
+pre-activation h. In the dense limit h is Gaussian over the replicas with overlap
+``C_l = Q_l q_{l−1}``; the spin also feels, through q̂_l, the layers above it. In replica
+symmetry, with ``a = √q̂``, ``x = √(C/(1−C))``, ``w = x z``, the node term is (eq. node-term)
+
+    Ψ(q̂, C) = ∫Dz∫Dy ln[e^{ay} H(−w) + e^{−ay} H(w)]
+            = ∫Dz∫Dy { ½[ln H(w) + ln H(−w)] + ln 2cosh(ay + h(w)) },
+
+with the node's own field ``h(w) = ½ ln[H(−w)/H(w)] = artanh erf(w/√2)``. Its derivatives
+give the two functions the saddle point needs (eqs. node-overlap, node-force):
+
+    q(q̂, C) = 1 − 2 ∂Ψ/∂q̂ = ∫Dz∫Dy tanh²(ay + h(w)),
+    P(q̂, C) = −2 ∂Ψ/∂C   = (1/(1−C)) ∫Dz∫Dy [A(w) + B(w) tanh(ay + h(w))]²,
+
+with ``A = ½[G/H(−w) − G/H(w)]``, ``B = ½[G/H(−w) + G/H(w)]``. The RS free entropy per
+constraint of the whole network is then (eq. rs-node)
+
+    s = Σ_{l=1}^{L} bond(Q_l)/(2α) + Σ_{l=1}^{L−1} [½ q̂_l (q_l − 1) + Ψ(q̂_l, C_l)] + gap(C_L),
+
+with Gardner's gap term at the clamped output, and its stationary points solve
+
+    Q_l/(1−Q_l)² = α q_{l−1} P_l,    q̂_l = Q_{l+1} P_{l+1},    q_l = q(q̂_l, C_l),
+
+with ``P_l = P(q̂_l, C_l)`` for hidden layers and ``P_L = F(C_L)``. Limits: at q̂ = 0 the
+overlap is the forward law ``(2/π) arcsin C``; at q̂ → ∞ (the spin clamped) P is Gardner's
+force F(C); at C = 0, ``P = (2/π) q``.
+
+The double integral is a tensor rule. The outer variable is z (x < 1) or w (x ≥ 1) on
+the half line (every integrand is even under (w, y) → (−w, −y)); the inner one is y
+(a < 1) or ``s = ay + h`` (a ≥ 1), whose weight ``G((s−h)/a)/a`` follows the node's field
+wherever it is. In the s variable the parts that do not decay in s are integrated in
+closed form, so that only decaying functions meet the finite panels.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from deepspin.deep_perceptron.kernels import bond_from_field, bond_term, force, gap_term
+from deepspin.gauss import G, G_over_H, H, legendre_nodes, log_H
+
+__all__ = [
+    "node_force",
+    "node_free_entropy",
+    "node_functions",
+    "node_growth_rates",
+    "node_overlap",
+    "node_saddle_map",
+    "node_term",
+]
+
+_PANELS = ((0.0, 1.5), (1.5, 4.0), (4.0, 9.0), (9.0, 18.0), (18.0, 40.0))
+_N_PANEL = 16
+
+
+@lru_cache(maxsize=1)
+def _half_line():
+    x, w = legendre_nodes(_N_PANEL)
+    nodes = np.concatenate([0.5 * (b - a) * (x + 1.0) + a for a, b in _PANELS])
+    weights = np.concatenate([0.5 * (b - a) * w for a, b in _PANELS])
+    for array in (nodes, weights):
+        array.flags.writeable = False
+    return nodes, weights
+
+
+@lru_cache(maxsize=1)
+def _full_line():
+    t, w = _half_line()
+    nodes, weights = np.concatenate([-t[::-1], t]), np.concatenate([w[::-1], w])
+    for array in (nodes, weights):
+        array.flags.writeable = False
+    return nodes, weights
+
+
+def _outer(x):
+    """Points w ≥ 0 and weights of ``∫Dz f(|x z|) = 2∫_0^∞ …`` for each entry of x."""
+    t, wt = _half_line()
+    x = np.asarray(x, dtype=float)[..., None]
+    wide = np.maximum(x, 1.0)
+    points = np.where(x < 1.0, x * t, t)
+    weights = np.where(x < 1.0, 2.0 * wt * G(t), 2.0 * wt * G(t / wide) / wide)
+    return points, weights
+
+
+def _node_field(w):
+    """h(w) = ½ ln[H(−w)/H(w)], the field of the node's own constraint; A and B of P."""
+    ratio_minus, ratio_plus = G_over_H(-w), G_over_H(w)
+    h = 0.5 * (log_H(-w) - log_H(w))
+    return h, 0.5 * (ratio_minus - ratio_plus), 0.5 * (ratio_minus + ratio_plus)
+
+
+def _inner(a, w):
+    """The y-averages at node field h(w): E tanh², E sech², E(A + B tanh)², E ln 2cosh.
+
+    E tanh² and E sech² = 1 − E tanh² are both returned, each computed directly where it
+    is the small one (a < 1: E tanh²; a ≥ 1: E sech²), so that a small overlap near an
+    onset keeps its relative accuracy. E sech², E(A + B tanh)² and the sum with the
+    ``base`` of Ψ decay as w grows.
+
+    ``a`` has shape (..., 1), ``w`` shape (..., n); returns three arrays of shape (..., n).
+    """
+    h, A, B = _node_field(w)
+    t, wt = _full_line()
+    # a < 1: integrate over y, the integrand varies on the scale 1/a ≥ 1
+    u = np.minimum(a, 1.0)[..., None] * t + h[..., None]
+    gy = wt * G(t)
+    tanh = np.tanh(u)
+    small_q = np.sum(gy * tanh**2, axis=-1)
+    small_p = np.sum(gy * (A[..., None] + B[..., None] * tanh) ** 2, axis=-1)
+    small_psi = np.sum(gy * (np.abs(u) + np.log1p(np.exp(-2.0 * np.abs(u)))), axis=-1)
+    # a ≥ 1: integrate over s = a y + h with weight G((s − h)/a)/a
+    wide = np.maximum(a, 1.0)
+    ws = wt * G((t - h[..., None]) / wide[..., None]) / wide[..., None]
+    sign = np.sign(t)
+    tanh_s = np.tanh(t)
+    big_sech2 = np.sum(ws / np.cosh(t) ** 2, axis=-1)
+    ratio_minus, ratio_plus = A + B, B - A  # G/H(−w) and G/H(w)
+    step = ratio_minus**2 * H(-h / wide) + ratio_plus**2 * H(h / wide)
+    Ae, Be = A[..., None], B[..., None]
+    decaying = (Ae + Be * tanh_s) ** 2 - (Ae + Be * sign) ** 2
+    big_p = step + np.sum(ws * decaying, axis=-1)
+    mean_abs = h * (1.0 - 2.0 * H(h / wide)) + 2.0 * wide * G(h / wide)
+    big_psi = mean_abs + np.sum(ws * np.log1p(np.exp(-2.0 * np.abs(t))), axis=-1)
+    low = a < 1.0
+    return (
+        np.where(low, small_q, 1.0 - big_sech2),
+        np.where(low, 1.0 - small_q, big_sech2),
+        np.where(low, small_p, big_p),
+        np.where(low, small_psi, big_psi),
+    )
+
+
+def _evaluate(qhat, C):
+    qhat, C = np.broadcast_arrays(np.asarray(qhat, dtype=float), np.asarray(C, dtype=float))
+    a = np.sqrt(qhat)[..., None]
+    x = np.sqrt(C / (1.0 - C))
+    w, weight = _outer(x)
+    inner_q, inner_sech2, inner_p, inner_psi = _inner(a, w)
+    base = 0.5 * (log_H(w) + log_H(-w))
+    # for x < 1 the rule integrates all of Dz, and q (small near an onset) is summed
+    # directly; for x ≥ 1 only the decaying 1 − q is safe to truncate (and q ≥ 1/3)
+    q = np.where(
+        x < 1.0,
+        np.sum(weight * inner_q, axis=-1),
+        1.0 - np.sum(weight * inner_sech2, axis=-1),
+    )
+    return (
+        q,
+        np.sum(weight * inner_p, axis=-1) / (1.0 - C),
+        np.sum(weight * (base + inner_psi), axis=-1),
+    )
+
+
+def node_overlap(qhat, C):
+    """``q(q̂, C) = ∫Dz∫Dy tanh²(√q̂ y + h(xz))`` (eq. node-overlap), vectorised."""
+    return _evaluate(qhat, C)[0]
+
+
+def node_force(qhat, C):
+    """``P(q̂, C) = −2 ∂Ψ/∂C`` (eq. node-force): the field on the bonds below the node."""
+    return _evaluate(qhat, C)[1]
+
+
+def node_term(qhat, C):
+    """``Ψ(q̂, C)`` (eq. node-term), the node's part of the free entropy per constraint."""
+    return _evaluate(qhat, C)[2]
+
+
+def node_functions(qhat, C):
+    """``(q, P, Ψ)`` in one pass: what one evaluation of the saddle-point map needs."""
+    return _evaluate(qhat, C)
+
+
+def _node_layers(qhat, C):
+    """(q, P, Ψ) of the hidden nodes; liquid ones (q̂ = C = 0) are exactly (0, 0, 0)."""
+    out = [np.zeros(qhat.shape) for _ in range(3)]
+    live = (qhat > 0) | (C > 0)
+    if live.any():
+        for array, value in zip(out, _evaluate(qhat[live], C[live]), strict=True):
+            array[live] = value
+    return out
+
+
+def node_saddle_map(alpha, q, Q, qhat):
+    """One application of the exact-node fixed-point map (eq. rs-node-saddle).
+
+    Parameters
+    ----------
+    q : (L+1,) with q[0] = q[L] = 1; Q : (L,); qhat : (L+1,) with zero ends.
+
+    Returns
+    -------
+    q_new (L+1,), Q_new (L,), qhat_new (L+1,)
+    """
+    q, Q, qhat = (np.asarray(v, dtype=float) for v in (q, Q, qhat))
+    C = Q * q[:-1]
+    q_node, P_node, _ = _node_layers(qhat[1:-1], C[:-1])
+    P = np.append(P_node, force(C[-1]))
+    Q_new = bond_from_field(alpha * q[:-1] * P)
+    qhat_new = np.zeros_like(qhat)
+    qhat_new[1:-1] = Q[1:] * P[1:]
+    q_new = q.copy()
+    q_new[1:-1] = q_node
+    return q_new, Q_new, qhat_new
+
+
+def node_free_entropy(alpha, q, Q, qhat):
+    """The exact-node RS free entropy per constraint, eq. (rs-node), at any (q, Q, q̂)."""
+    q, Q, qhat = (np.asarray(v, dtype=float) for v in (q, Q, qhat))
+    C = Q * q[:-1]
+    psi = _node_layers(qhat[1:-1], C[:-1])[2]
+    spins = np.sum(0.5 * qhat[1:-1] * (q[1:-1] - 1.0) + psi)
+    return float(np.sum(bond_term(Q)) / (2.0 * alpha) + spins + gap_term(C[-1]))
+
+
+def node_growth_rates(alpha, q):
+    """Growth rate of every hidden layer's liquid, eq. (rs-node-onset), frozen or not.
+
+    ``λ_l = u q_{l+1}² (1 + u q_{l−1}²)``, ``u = α(2/π)²``: the drive comes only from the
+    layer above; a frozen layer below (only the clamped input can be one) amplifies it.
+    """
+    q = np.asarray(q, dtype=float)
+    u = alpha * (2.0 / np.pi) ** 2
+    lam = np.zeros(q.size)
+    lam[1:-1] = u * q[2:] ** 2 * (1.0 + u * q[:-2] ** 2)
+    return lam
