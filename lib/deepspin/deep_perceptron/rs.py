@@ -76,7 +76,8 @@ _FD_STEP = 1e-6
 _RELAX = 50
 _GROWTH_BUDGET = 12
 _MARGINAL = 1e-8
-_FLOW = 100
+_FLOW = 2000
+_FLOW_TOL = 1e-9
 
 
 @dataclass
@@ -278,7 +279,9 @@ def _newton(alpha, q, Q, qhat, frozen, scenario, closure, tol, max_iter):
         y[index] = expit(np.minimum(u, _CEILING))
         qn, Qn, qhn = rule.step(alpha, *_unpack(y, L, rule.with_qhat), scenario)
         packed = _pack(qn, Qn, qhn if rule.with_qhat else None)
-        return logit(np.maximum(packed[index], 1e-300)) - u
+        # an overlap equal to 1 in float64 (a hidden layer locked onto the teacher) sits
+        # at the ceiling instead of at logit = ∞
+        return logit(np.clip(packed[index], 1e-300, expit(_CEILING))) - u
 
     u = logit(np.clip(x[index], 1e-300, 1.0 - 1e-16))
     r = residual(u)
@@ -410,17 +413,21 @@ def solve_rs(
         if qhat_new is not None:
             qhat = qhat_new
         total += iterations
-        if first_try and (melted.any() or newton_residual > tol):
-            # Newton found no solution next to the liquid, or fell back onto the
-            # liquid it was started away from (unstable, λ > 1): the layers just grown
-            # freeze discontinuously (a subcritical onset) and drag their neighbours
-            # along. Follow the map's own flow from the start of this step to the far
-            # solution (damped iteration; liquid layers are exact zeros of the map)
+        if (first_try and melted.any()) or (newton_residual > tol and not jumped):
+            # Newton found no solution near its start, or fell back onto the liquid it
+            # was started away from (unstable, λ > 1): the branch it followed has ended
+            # (a subcritical onset, or the teacher's jump to q = 1) and the solution is
+            # far away. Follow the map's own flow from the start of this step to it
+            # (damped iteration; liquid layers are exact zeros of the map)
+            # (a bottleneck near the end of the old branch can take many steps)
             q, Q, qhat = start
             for _ in range(_FLOW):
                 qn, Qn, qhn = rule.step(alpha, q, Q, qhat, scenario)
+                change = max(np.max(np.abs(qn - q)), np.max(np.abs(Qn - Q)))
                 q, Q = 0.5 * (q + qn), 0.5 * (Q + Qn)
                 qhat = 0.5 * (qhat + qhn) if rule.with_qhat else qhn
+                if change < _FLOW_TOL:
+                    break
             jumped = True
             continue
         if melted.any():
