@@ -23,8 +23,15 @@ so layers freeze one at a time from the boundaries inwards, first at α = π²/4
 The solver keeps the set of frozen layers explicit. On that set it runs Newton's method
 on ``logit T(x) − logit x`` (T the fixed-point map above), which removes the liquid root
 and resolves both q ~ 10⁻⁸ near an onset and 1 − Q ~ 10⁻⁶ at α = 10⁵; the Jacobian is
-banded (a layer talks to its neighbours) and is formed from five evaluations of T. Liquid
-layers with λ_l > 1 join the set; frozen layers whose q collapses leave it.
+banded (a layer talks to its neighbours) and is formed from 2b + 1 evaluations of T (band b). Liquid
+layers with λ_l > 1 join the set; frozen layers whose q collapses leave it. Where the
+branch Newton follows ends (a subcritical onset, a teacher's lock-in), the solver follows
+the damped flow of T to the far solution and polishes it with Newton.
+
+The same solver handles the exact-node closure (``closure="exact-node"``, random data),
+whose layer functions and map are in :mod:`deepspin.deep_perceptron.exact_node`: there
+q̂ is a variable of the map, and a liquid layer grows at ``λ_l = u q_{l+1}²(1 + u q_{l−1}²)``,
+u = α(2/π)² (eq. rs-node-onset), so freezing starts from the output only.
 """
 
 from __future__ import annotations
@@ -153,9 +160,9 @@ def free_entropy(alpha, q, Q, qhat, scenario="random"):
 
 def free_entropy_gradient(profile, eps=1e-6):
     """Central differences of the profile's free entropy (eq. rs-random, rs-teacher or
-    rs-node) in every order parameter of ``profile``
-    that is free and nonzero (clamped boundaries and liquid layers, which sit at the edge
-    of the domain, are skipped). At a solution of eq. (rs-saddle) all of them vanish.
+    rs-node) in every order parameter of ``profile`` that is free and nonzero (clamped
+    boundaries and liquid layers, which sit at the edge of the domain, are skipped). At a
+    solution of eq. (rs-saddle) or (rs-node-saddle) all of them vanish.
 
     Returns
     -------
@@ -164,6 +171,7 @@ def free_entropy_gradient(profile, eps=1e-6):
         skipped.
     """
     args = {"q": profile.q, "Q": profile.Q, "qhat": profile.qhat}
+    entropy = _closure(profile.closure).entropy
     out = {}
     for name, array in args.items():
         grad = np.full(array.size, np.nan)
@@ -174,7 +182,6 @@ def free_entropy_gradient(profile, eps=1e-6):
             for sign in (1.0, -1.0):
                 moved = {k: v.copy() for k, v in args.items()}
                 moved[name][i] += sign * eps
-                entropy = _closure(profile.closure).entropy
                 shifted.append(entropy(profile.alpha, **moved, scenario=profile.scenario))
             grad[i] = (shifted[0] - shifted[1]) / (2.0 * eps)
         out[name] = grad
