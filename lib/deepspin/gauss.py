@@ -27,6 +27,7 @@ __all__ = [
     "gaussian_convolution",
     "legendre_nodes",
     "log_H",
+    "panel_legendre",
     "split_gauss_nodes",
 ]
 
@@ -82,6 +83,21 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     The weights sum to one, and the rule is exact for polynomials of degree < 2n.
     """
     return _hermite_nodes(check_int("n", n, 1, 10_000))
+
+
+@lru_cache(maxsize=16)
+def panel_legendre(panels: tuple, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Composite Gauss–Legendre rule: ``n`` nodes on each interval of ``panels``.
+
+    ``panels`` is a tuple of ``(a, b)`` pairs; the rule is cached and its arrays are
+    read-only, so solvers can call it on every evaluation of their map.
+    """
+    x, w = legendre_nodes(n)
+    nodes = np.concatenate([0.5 * (b - a) * (x + 1.0) + a for a, b in panels])
+    weights = np.concatenate([0.5 * (b - a) * w for a, b in panels])
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
+    return nodes, weights
 
 
 def split_gauss_nodes(breakpoint=0.0, n: int = 96, zmax: float = 12.0):

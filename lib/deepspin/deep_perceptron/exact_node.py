@@ -42,7 +42,7 @@ from functools import lru_cache
 import numpy as np
 
 from deepspin.deep_perceptron.kernels import bond_from_field, bond_term, force, gap_term
-from deepspin.gauss import G, G_over_H, H, legendre_nodes, log_H
+from deepspin.gauss import G, G_over_H, H, log_H, panel_legendre
 
 __all__ = [
     "node_force",
@@ -58,14 +58,8 @@ _PANELS = ((0.0, 1.5), (1.5, 4.0), (4.0, 9.0), (9.0, 18.0), (18.0, 40.0))
 _N_PANEL = 16
 
 
-@lru_cache(maxsize=1)
 def _half_line():
-    x, w = legendre_nodes(_N_PANEL)
-    nodes = np.concatenate([0.5 * (b - a) * (x + 1.0) + a for a, b in _PANELS])
-    weights = np.concatenate([0.5 * (b - a) * w for a, b in _PANELS])
-    for array in (nodes, weights):
-        array.flags.writeable = False
-    return nodes, weights
+    return panel_legendre(_PANELS, _N_PANEL)
 
 
 @lru_cache(maxsize=1)
@@ -94,50 +88,60 @@ def _node_field(w):
     return h, 0.5 * (ratio_minus - ratio_plus), 0.5 * (ratio_minus + ratio_plus)
 
 
+def _inner_in_y(a, h, A, B):
+    """a < 1: the y-averages by integrating over y (the integrand varies on 1/a ≥ 1)."""
+    t, wt = _full_line()
+    u = a[..., None] * t + h[..., None]
+    gy = wt * G(t)
+    tanh = np.tanh(u)
+    tanh2 = np.sum(gy * tanh**2, axis=-1)
+    p = np.sum(gy * (A[..., None] + B[..., None] * tanh) ** 2, axis=-1)
+    psi = np.sum(gy * (np.abs(u) + np.log1p(np.exp(-2.0 * np.abs(u)))), axis=-1)
+    return tanh2, 1.0 - tanh2, p, psi
+
+
+def _inner_in_s(a, h, A, B):
+    """a ≥ 1: the y-averages over s = a y + h, with weight G((s − h)/a)/a; the parts that
+    do not decay in s are integrated in closed form."""
+    t, wt = _full_line()
+    ws = wt * G((t - h[..., None]) / a[..., None]) / a[..., None]
+    sech2 = np.sum(ws / np.cosh(t) ** 2, axis=-1)
+    ratio_minus, ratio_plus = A + B, B - A  # G/H(−w) and G/H(w)
+    step = ratio_minus**2 * H(-h / a) + ratio_plus**2 * H(h / a)
+    Ae, Be = A[..., None], B[..., None]
+    decaying = (Ae + Be * np.tanh(t)) ** 2 - (Ae + Be * np.sign(t)) ** 2
+    p = step + np.sum(ws * decaying, axis=-1)
+    mean_abs = h * (1.0 - 2.0 * H(h / a)) + 2.0 * a * G(h / a)
+    psi = mean_abs + np.sum(ws * np.log1p(np.exp(-2.0 * np.abs(t))), axis=-1)
+    return 1.0 - sech2, sech2, p, psi
+
+
 def _inner(a, w):
     """The y-averages at node field h(w): E tanh², E sech², E(A + B tanh)², E ln 2cosh.
 
     E tanh² and E sech² = 1 − E tanh² are both returned, each computed directly where it
     is the small one (a < 1: E tanh²; a ≥ 1: E sech²), so that a small overlap near an
     onset keeps its relative accuracy. E sech², E(A + B tanh)² and the sum with the
-    ``base`` of Ψ decay as w grows.
+    ``base`` of Ψ decay as w grows. Each node is integrated by the one rule its ``a``
+    calls for.
 
-    ``a`` has shape (..., 1), ``w`` shape (..., n); returns three arrays of shape (..., n).
+    ``a`` has shape (k,), ``w`` shape (k, n); returns four arrays of shape (k, n).
     """
     h, A, B = _node_field(w)
-    t, wt = _full_line()
-    # a < 1: integrate over y, the integrand varies on the scale 1/a ≥ 1
-    u = np.minimum(a, 1.0)[..., None] * t + h[..., None]
-    gy = wt * G(t)
-    tanh = np.tanh(u)
-    small_q = np.sum(gy * tanh**2, axis=-1)
-    small_p = np.sum(gy * (A[..., None] + B[..., None] * tanh) ** 2, axis=-1)
-    small_psi = np.sum(gy * (np.abs(u) + np.log1p(np.exp(-2.0 * np.abs(u)))), axis=-1)
-    # a ≥ 1: integrate over s = a y + h with weight G((s − h)/a)/a
-    wide = np.maximum(a, 1.0)
-    ws = wt * G((t - h[..., None]) / wide[..., None]) / wide[..., None]
-    sign = np.sign(t)
-    tanh_s = np.tanh(t)
-    big_sech2 = np.sum(ws / np.cosh(t) ** 2, axis=-1)
-    ratio_minus, ratio_plus = A + B, B - A  # G/H(−w) and G/H(w)
-    step = ratio_minus**2 * H(-h / wide) + ratio_plus**2 * H(h / wide)
-    Ae, Be = A[..., None], B[..., None]
-    decaying = (Ae + Be * tanh_s) ** 2 - (Ae + Be * sign) ** 2
-    big_p = step + np.sum(ws * decaying, axis=-1)
-    mean_abs = h * (1.0 - 2.0 * H(h / wide)) + 2.0 * wide * G(h / wide)
-    big_psi = mean_abs + np.sum(ws * np.log1p(np.exp(-2.0 * np.abs(t))), axis=-1)
+    out = [np.empty(w.shape) for _ in range(4)]
     low = a < 1.0
-    return (
-        np.where(low, small_q, 1.0 - big_sech2),
-        np.where(low, 1.0 - small_q, big_sech2),
-        np.where(low, small_p, big_p),
-        np.where(low, small_psi, big_psi),
-    )
+    for rows, rule in ((low, _inner_in_y), (~low, _inner_in_s)):
+        if rows.any():
+            values = rule(a[rows, None], h[rows], A[rows], B[rows])
+            for array, value in zip(out, values, strict=True):
+                array[rows] = value
+    return out
 
 
 def _evaluate(qhat, C):
     qhat, C = np.broadcast_arrays(np.asarray(qhat, dtype=float), np.asarray(C, dtype=float))
-    a = np.sqrt(qhat)[..., None]
+    shape = qhat.shape
+    a, C = np.sqrt(qhat).ravel(), C.ravel()
     x = np.sqrt(C / (1.0 - C))
     w, weight = _outer(x)
     inner_q, inner_sech2, inner_p, inner_psi = _inner(a, w)
@@ -149,11 +153,9 @@ def _evaluate(qhat, C):
         np.sum(weight * inner_q, axis=-1),
         1.0 - np.sum(weight * inner_sech2, axis=-1),
     )
-    return (
-        q,
-        np.sum(weight * inner_p, axis=-1) / (1.0 - C),
-        np.sum(weight * (base + inner_psi), axis=-1),
-    )
+    P = np.sum(weight * inner_p, axis=-1) / (1.0 - C)
+    psi = np.sum(weight * (base + inner_psi), axis=-1)
+    return q.reshape(shape), P.reshape(shape), psi.reshape(shape)
 
 
 def node_overlap(qhat, C):

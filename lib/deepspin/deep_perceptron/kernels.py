@@ -27,11 +27,9 @@ In both scenarios ``force(0) = 2/π``, and the spin overlap is ``q ≈ q̂`` for
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from deepspin.gauss import G, G_over_H, H, gauss_hermite, legendre_nodes, log_H
+from deepspin.gauss import G, G_over_H, H, gauss_hermite, log_H, panel_legendre
 from deepspin.perceptron import energy_kernel, energy_term
 
 __all__ = [
@@ -53,15 +51,8 @@ _PANELS = ((0.0, 2.5), (2.5, 6.0), (6.0, 14.0), (14.0, 40.0))
 _N_PANEL = 32
 
 
-@lru_cache(maxsize=1)
 def _half_line_nodes():
-    # built once: every evaluation of the saddle-point map needs it three times
-    x, w = legendre_nodes(_N_PANEL)
-    nodes = np.concatenate([0.5 * (b - a) * (x + 1.0) + a for a, b in _PANELS])
-    weights = np.concatenate([0.5 * (b - a) * w for a, b in _PANELS])
-    nodes.flags.writeable = False
-    weights.flags.writeable = False
-    return nodes, weights
+    return panel_legendre(_PANELS, _N_PANEL)
 
 
 def _scaled_average(f, x):

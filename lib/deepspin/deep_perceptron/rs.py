@@ -171,7 +171,7 @@ def free_entropy_gradient(profile, eps=1e-6):
         skipped.
     """
     args = {"q": profile.q, "Q": profile.Q, "qhat": profile.qhat}
-    entropy = _closure(profile.closure).entropy
+    entropy = _CLOSURE_RULES[profile.closure].entropy
     out = {}
     for name, array in args.items():
         grad = np.full(array.size, np.nan)
@@ -197,7 +197,7 @@ def growth_rates(alpha, q, closure="symmetric"):
     l = 1 … L−1, NaN for frozen layers.
     """
     q = np.asarray(q, dtype=float)
-    lam = _closure(check_choice("closure", closure, CLOSURES)).drive(alpha, q)
+    lam = _CLOSURE_RULES[check_choice("closure", closure, CLOSURES)].drive(alpha, q)
     lam[q > 0] = np.nan
     lam[[0, -1]] = np.nan
     return lam
@@ -246,22 +246,22 @@ class _Closure:
     drive: Callable  # (alpha, q) -> growth rate of every hidden layer (0 at the ends)
 
 
-def _closure(name):
-    if name == "symmetric":
-        return _Closure(
-            2,
-            False,
-            lambda alpha, q, Q, qhat, scenario: saddle_map(alpha, q, Q, scenario),
-            lambda alpha, q, Q, qhat, scenario: free_entropy(alpha, q, Q, qhat, scenario),
-            _neighbour_drive,
-        )
-    return _Closure(
+_CLOSURE_RULES = {
+    "symmetric": _Closure(
+        2,
+        False,
+        lambda alpha, q, Q, qhat, scenario: saddle_map(alpha, q, Q, scenario),
+        free_entropy,
+        _neighbour_drive,
+    ),
+    "exact-node": _Closure(
         3,
         True,
         lambda alpha, q, Q, qhat, scenario: node_saddle_map(alpha, q, Q, qhat),
         lambda alpha, q, Q, qhat, scenario: node_free_entropy(alpha, q, Q, qhat),
         node_growth_rates,
-    )
+    ),
+}
 
 
 def _newton(alpha, q, Q, qhat, frozen, scenario, closure, tol, max_iter):
@@ -270,7 +270,7 @@ def _newton(alpha, q, Q, qhat, frozen, scenario, closure, tol, max_iter):
     Returns q, Q, q̂, iterations, residual, melted.
     """
     L = Q.size
-    rule = _closure(closure)
+    rule = _CLOSURE_RULES[closure]
     packed_qhat = qhat if rule.with_qhat else None
     bonds = frozen[:-1] & frozen[1:]
     mask = frozen.astype(float)
@@ -389,7 +389,7 @@ def solve_rs(
     alpha, L, scenario, closure = _check(alpha, L, scenario, closure)
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
-    rule = _closure(closure)
+    rule = _CLOSURE_RULES[closure]
     q, Q, qhat = np.ones(L + 1), np.zeros(L), np.zeros(L + 1)
     q[1:-1] = 0.0
     if initial is not None:
@@ -546,7 +546,7 @@ def onsets(L, scenario="random", n_layers=None, closure="symmetric", xtol=1e-10)
     closure = check_choice("closure", closure, CLOSURES)
     most = L // 2 if closure == "symmetric" else L - 1
     n_layers = most if n_layers is None else check_int("n_layers", n_layers, 1, most)
-    rule = _closure(closure)
+    rule = _CLOSURE_RULES[closure]
     cache = {}
 
     def layer_index(k):

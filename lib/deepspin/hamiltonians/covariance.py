@@ -69,7 +69,7 @@ class Mixture:
         for p, c in self.coefficients:
             if p < order:
                 continue
-            falling = np.prod(np.arange(p - order + 1, p + 1)) if order else 1
+            falling = np.prod(np.arange(p - order + 1, p + 1))  # p!/(p−order)!
             out = out + c * falling * q ** (p - order)
         return out
 
