@@ -31,10 +31,12 @@ continuous depth τ in units of the shaping scale:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from numbers import Integral
 
 import numpy as np
 from scipy.integrate import solve_ivp
+from scipy.interpolate import CubicSpline
 from scipy.special import erf
 
 from deepspin.checks import as_generator, check_choice, check_int, check_real
@@ -44,6 +46,7 @@ __all__ = [
     "ACTIVATIONS",
     "Mixture",
     "NetworkCovariance",
+    "TabulatedCovariance",
     "covariance",
     "mixture",
     "pure_pspin",
@@ -178,8 +181,15 @@ def _shaped_relu_flow(rho0, tau, shape):
     start = np.concatenate([rho0, np.ones(n), np.zeros(n), np.zeros(n)])
     if tau == 0:
         return np.split(start, 4)
-    solution = solve_ivp(rhs, (0.0, tau), start, method="DOP853", rtol=1e-11, atol=1e-13)
-    return np.split(solution.y[:, -1], 4)
+    # ρ = 1 is a fixed point where ∂²_ρ f diverges: keep it out of the shared step control
+    inside = rho0 < 1.0
+    out = [rho0.copy(), np.ones(n), np.full(n, np.inf), np.full(n, np.inf)]
+    if inside.any():
+        start = np.concatenate([rho0[inside], np.ones(inside.sum()), *2 * [np.zeros(inside.sum())]])
+        solution = solve_ivp(rhs, (0.0, tau), start, method="DOP853", rtol=1e-11, atol=1e-13)
+        for full, part in zip(out, np.split(solution.y[:, -1], 4), strict=True):
+            full[inside] = part
+    return out
 
 
 def _shaped_smooth_flow(rho0, tau, shape):
@@ -239,6 +249,59 @@ class NetworkCovariance:
 
     def d3xi(self, q):
         return self.kernel(q)[3]
+
+    @cached_property
+    def table(self):
+        """A :class:`TabulatedCovariance` of this ξ: what the Parisi solvers evaluate."""
+        return TabulatedCovariance(self)
+
+
+class TabulatedCovariance:
+    """ξ, ξ' and ξ'' of ``source`` interpolated by cubic splines in ``t = √(1 − q)``.
+
+    The solvers evaluate ξ and its derivatives thousands of times; the NNGP recursion (a
+    2-D quadrature per layer for tanh, an ODE for shaped ReLU) is too slow for that. The
+    variable t makes the ``(1 − q)^{3/2}`` edge of ReLU-like kernels smooth, so a
+    2049-point table is accurate to about 1e-12 (tested). Where ξ''(1) is infinite
+    (``ξ'' ∝ 1/t``), ``t ξ''`` is tabulated instead. ``d3xi`` is passed to the source.
+    """
+
+    def __init__(self, source, n=2049, chunk=128):
+        self.source = source
+        t = np.linspace(0.0, 1.0, n)
+        q = 1.0 - t**2
+        parts = [source.kernel(q[i : i + chunk])[:3] for i in range(0, n, chunk)]
+        k0, k1, k2 = (np.concatenate([p[k] for p in parts]) for k in range(3))
+        self._xi = CubicSpline(t, k0 - k0[-1])  # t = 1 is q = 0
+        self._dxi = CubicSpline(t, k1)
+        self._singular = not np.isfinite(k2[0])
+        if self._singular:
+            with np.errstate(invalid="ignore"):
+                scaled = t * k2
+            scaled[0] = 3 * scaled[1] - 3 * scaled[2] + scaled[3]  # quadratic extrapolation
+            self._d2xi = CubicSpline(t, scaled)
+        else:
+            self._d2xi = CubicSpline(t, k2)
+
+    @staticmethod
+    def _t(q):
+        return np.sqrt(np.clip(1.0 - np.asarray(q, dtype=float), 0.0, 1.0))
+
+    def xi(self, q):
+        return self._xi(self._t(q))
+
+    def dxi(self, q):
+        return self._dxi(self._t(q))
+
+    def d2xi(self, q):
+        t = self._t(q)
+        if not self._singular:
+            return self._d2xi(t)
+        with np.errstate(divide="ignore"):
+            return self._d2xi(t) / t
+
+    def d3xi(self, q):
+        return self.source.d3xi(q)
 
 
 def covariance(activation, depth, weight_var=1.0, bias_var=0.0, shape=1.0):

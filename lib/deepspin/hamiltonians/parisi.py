@@ -1,0 +1,789 @@
+"""Spherical mixed p-spin glass: the Parisi formula at finite and zero temperature.
+
+The Hamiltonian is a centred Gaussian field on the sphere of radius √N with
+``E[H(x)H(x')] = N ξ(x·x'/N)`` (chapter ``wh_replicas``; for a random MLP, ξ comes from
+:func:`deepspin.hamiltonians.covariance`). Its free entropy ``Φ(β) = lim N⁻¹ E log ∫ e^{−βH} dμ``
+(μ uniform on the sphere, so Φ ≤ β²ξ(1)/2) is the infimum over Parisi measures x(q) of the
+Crisanti–Sommers functional (eq. cs)
+
+    2 P[x] = β² ∫₀¹ ξ'(q) x(q) dq + ∫₀^q̂ dq / x̂(q) + log(1 − q̂),    x̂(q) = ∫_q¹ x(s) ds.
+
+A k-step ansatz ``x = m_j`` on ``[q_{j−1}, q_j)`` (0 below q₀, 1 above q_k) turns it into
+(eq. cs-steps)
+
+    2 P = β² [ξ(1) − Σ_{j=0}^{k} (m_{j+1} − m_j) ξ(q_j)] + q₀/x̂₀
+          + Σ_{j=1}^{k} m_j⁻¹ log(x̂_{j−1}/x̂_j) + log(1 − q_k),
+
+with m₀ = 0, m_{k+1} = 1, x̂_k = 1 − q_k and x̂_{j−1} = x̂_j + m_j (q_j − q_{j−1}). The full-RSB
+solver fixes the m_j on a fine uniform grid of x and optimises the q_j, which is a
+discretised Parisi function q(x): plateaus of q(x) are the steps of a 1RSB solution and
+a continuous rise is full RSB, so one representation serves every case.
+
+At zero temperature (βx → α, β(1 − q̂) → χ) the ground-state energy is the Chen–Sen
+formula (eq. chen-sen)
+
+    E₀ = −½ inf_{χ > 0, α ≥ 0 non-decreasing} [ξ'(1)χ + ∫₀¹ ξ'(q)α(q) dq + ∫₀¹ dq/(χ + ∫_q¹ α)],
+
+a convex problem, solved with α piecewise constant on a grid in q and non-negative
+increments (bounded L-BFGS-B).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.optimize import brentq, minimize, minimize_scalar
+
+from deepspin.checks import check_choice, check_int, check_real
+from deepspin.gauss import legendre_nodes
+from deepspin.results import SolverResult, warn_if_not_converged
+
+__all__ = [
+    "ANSATZE",
+    "classify",
+    "concave_intervals",
+    "dynamic_temperature",
+    "entropy_at_energy",
+    "ground_state_energy",
+    "parisi",
+    "replicon",
+    "rs_zero_temperature_test",
+    "static_temperature",
+    "thermodynamics",
+]
+
+ANSATZE = ("RS", "1RSB", "k-RSB", "full")
+_GROUND_ANSATZE = ("RS", "1RSB", "full")
+_S_MAX = 30.0  # q = 1 − e^{−s}: s = 30 is 1 − q ≈ 1e-13, still resolved in float64
+_GTOL = 1e-10
+
+
+def _fast(xi):
+    """The object the solvers evaluate: a cached table for network kernels, else ξ itself."""
+    for name in ("xi", "dxi", "d2xi", "d3xi"):
+        if not callable(getattr(xi, name, None)):
+            raise ValueError(f"xi must have vectorised methods xi, dxi, d2xi, d3xi; no {name!r}")
+    return getattr(xi, "table", xi)
+
+
+def _log1p_over(z):
+    """``log(1 + z)/z``, exact at z → 0."""
+    z = np.asarray(z, dtype=float)
+    small = np.abs(z) < 1e-6
+    safe = np.where(small, 1.0, z)
+    return np.where(small, 1.0 - z / 2 + z * z / 3, np.log1p(safe) / safe)
+
+
+# --- finite temperature: the Crisanti–Sommers functional ----------------------------------
+
+
+def _steps_functional(q, m, beta, xi):
+    """``2P`` of eq. (cs-steps) and its gradient in the q_j (the m_j held fixed).
+
+    q : (k+1,) non-decreasing in [0, 1); m : (k,) increasing in (0, 1).
+    """
+    mm = np.concatenate(([0.0], m, [1.0]))
+    dm = np.diff(mm)  # m_{j+1} − m_j, j = 0..k
+    # an iterate with q_k rounding to 1 gives an infinite value, which the line search rejects
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _steps_terms(q, m, mm, dm, beta, xi)
+
+
+def _steps_terms(q, m, mm, dm, beta, xi):
+    # x̂_j = 1 − Σ_{i>j} (m_{i+1} − m_i) q_i − m_{j+1} q_j   (linear in q)
+    weighted = dm * q
+    after = np.concatenate((np.cumsum(weighted[::-1])[::-1][1:], [0.0]))
+    xhat = 1.0 - after - mm[1:] * q
+    energy = xi.xi(1.0) - np.sum(dm * xi.xi(q))
+    widths = np.diff(q)
+    entropic = (
+        q[0] / xhat[0]
+        + np.sum(widths / xhat[1:] * _log1p_over(m * widths / xhat[1:]))
+        + np.log(xhat[-1])
+    )
+    value = beta**2 * energy + entropic
+    # gradient: G = q₀/x̂₀ + Σ_j c_j log x̂_j with c_j = 1/m_{j+1} − 1/m_j (1/m₀ ≡ 0)
+    inv = np.concatenate(([0.0], 1.0 / m, [1.0]))
+    w = np.diff(inv) / xhat
+    w[0] -= q[0] / xhat[0] ** 2
+    before = np.concatenate(([0.0], np.cumsum(w)[:-1]))
+    grad = -(beta**2) * dm * xi.dxi(q) - mm[1:] * w - dm * before
+    grad[0] += 1.0 / xhat[0]
+    return value, grad
+
+
+def _q_from_increments(t):
+    s = np.cumsum(t)
+    return 1.0 - np.exp(-s), np.exp(-s)
+
+
+def _minimise_q(m, beta, xi, q_start, maxiter):
+    """Minimise eq. (cs-steps) over ordered q_j = 1 − exp(−Σ_{i≤j} t_i), t_i ≥ 0."""
+    q_start = np.clip(np.maximum.accumulate(np.asarray(q_start, dtype=float)), 0.0, 1 - 1e-15)
+    s0 = -np.log1p(-q_start)
+    t0 = np.diff(np.concatenate(([0.0], s0)))
+
+    def fun(t):
+        q, dq_ds = _q_from_increments(t)
+        value, grad_q = _steps_functional(q, m, beta, xi)
+        # ∂/∂t_i = Σ_{j ≥ i} ∂/∂s_j
+        return value, np.cumsum((grad_q * dq_ds)[::-1])[::-1]
+
+    bounds = [(0.0, _S_MAX)] * t0.size
+    res = minimize(
+        fun,
+        t0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": maxiter, "maxcor": 30, "ftol": 0.0, "gtol": _GTOL},
+    )
+    q, _ = _q_from_increments(res.x)
+    residual = _projected(res, 0.0, _S_MAX)
+    return q, res.fun, res.nit, residual, bool(res.success)
+
+
+def _rs_roots(beta, xi):
+    """All roots of β²ξ'(q)(1 − q)² = q (eq. rs-saddle) on [0, 1), found on a grid in s."""
+    s = np.linspace(0.0, _S_MAX, 4001)
+    q = -np.expm1(-s)
+
+    def h(qq):
+        return beta**2 * xi.dxi(qq) * (1.0 - qq) ** 2 - qq
+
+    values = h(q)
+    roots = [0.0] if values[0] == 0.0 else []
+    for i in np.nonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)[0]:
+        roots.append(brentq(lambda ss: h(-np.expm1(-ss)), s[i], s[i + 1], xtol=1e-14))
+        roots[-1] = -np.expm1(-roots[-1])
+    return roots, h
+
+
+def _rs_functional(q, beta, xi):
+    return beta**2 * (xi.xi(1.0) - xi.xi(q)) + q / (1.0 - q) + np.log1p(-q)
+
+
+def _package(q, m, beta, xi, two_p, ansatz, nit, residual, success):
+    """SolverResult of a step solution: Φ, energy, entropy, overlaps, replicon."""
+    mm = np.concatenate(([0.0], m, [1.0]))
+    dm = np.diff(mm)
+    energy_term = xi.xi(1.0) - np.sum(dm * xi.xi(q))
+    phi = 0.5 * two_p
+    energy = -beta * energy_term  # u = −∂Φ/∂β, by the envelope theorem
+    q_max = float(q[-1])
+    info = {
+        "ansatz": ansatz,
+        "beta": beta,
+        "q": np.asarray(q, dtype=float),
+        "m": np.asarray(m, dtype=float),
+        "q_min": float(q[0]),
+        "q_max": q_max,
+        "energy": float(energy),
+        "entropy": float(phi + beta * energy),
+        "replicon": replicon(xi, beta, q_max),
+    }
+    return SolverResult(float(phi), success, int(nit), float(residual), info)
+
+
+def _solve_rs(beta, xi):
+    roots, h = _rs_roots(beta, xi)
+    if not roots:  # cannot happen for ξ' ≥ 0: h(0) ≥ 0 and h(1⁻) < 0
+        raise RuntimeError("no replica-symmetric saddle point")
+    values = [_rs_functional(r, beta, xi) for r in roots]
+    q = roots[int(np.argmin(values))]
+    return _package(
+        np.array([q]), np.array([]), beta, xi, min(values), "RS", len(roots), abs(h(q)), True
+    )
+
+
+def _one_step(q0, q1, m, beta, xi):
+    """Eq. (cs-steps) with k = 1, vectorised over arrays of (q₀, q₁, m)."""
+    top = 1.0 - q1
+    with np.errstate(divide="ignore", invalid="ignore"):  # q₁ → 1: +inf, rejected
+        return _one_step_terms(q0, q1, m, top, beta, xi)
+
+
+def _one_step_terms(q0, q1, m, top, beta, xi):
+    return (
+        beta**2 * (xi.xi(1.0) - (1.0 - m) * xi.xi(q1) - m * xi.xi(q0))
+        + (q1 - q0) / top * _log1p_over(m * (q1 - q0) / top)
+        + q0 / (top + m * (q1 - q0))
+        + np.log(top)
+    )
+
+
+def _solve_1rsb(beta, xi, rs, maxiter):
+    """Minimise eq. (cs-steps) with k = 1 over (q₀, q₁, m): a coarse grid, then L-BFGS-B."""
+    s = np.linspace(0.0, 25.0, 51)
+    q_levels = -np.expm1(-s)
+    m_levels = np.linspace(0.02, 1.0, 50)
+    q0, q1, m = np.meshgrid(q_levels, q_levels, m_levels, indexing="ij")
+    keep = q1 > q0
+    q0, q1, m = q0[keep], q1[keep], m[keep]
+    values = _one_step(q0, q1, m, beta, xi)
+
+    def fun(z):
+        q = -np.expm1(-np.cumsum(z[:2]))
+        return float(_one_step(q[0], q[1], z[2], beta, xi))
+
+    starts = [(q0[i], q1[i], m[i]) for i in np.argsort(values)[:3]]
+    # just below a discontinuous transition m ≈ 1 and the gain is O((1 − m)²), too small
+    # for the grid: start also from the plateaus of the m = 1 equation β²ξ'(q)(1−q) = q
+    q_rs = rs.info["q_max"]
+    def plateau(q):
+        return beta**2 * xi.dxi(q) * (1 - q) - q
+
+    fine = -np.expm1(-np.linspace(1e-3, 25.0, 2001))
+    sign = np.sign(plateau(fine))
+    for i in np.nonzero(sign[:-1] * sign[1:] < 0)[0]:
+        root = brentq(plateau, fine[i], fine[i + 1])
+        if root > q_rs + 1e-6:
+            starts.append((q_rs, root, 0.995))
+    best = None
+    for start_q0, start_q1, start_m in starts:
+        s0 = -np.log1p(-start_q0)
+        z0 = [s0, -np.log1p(-start_q1) - s0, start_m]
+        res = minimize(fun, z0, method="L-BFGS-B",
+                       bounds=[(0, _S_MAX), (0, _S_MAX), (1e-6, 1.0)],
+                       options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
+        if best is None or res.fun < best.fun:
+            best = res
+    two_p_rs = 2 * rs.value
+    if best.fun >= two_p_rs - 1e-13:  # no breaking: the RS point, written as a 1RSB one
+        q = np.array([rs.info["q_max"]] * 2)
+        return _package(q, np.array([1.0]), beta, xi, two_p_rs, "1RSB", best.nit, rs.residual, True)
+    q = -np.expm1(-np.cumsum(best.x[:2]))
+    residual = _projected(best, [0, 0, 1e-6], [_S_MAX, _S_MAX, 1.0])
+    # the gradient is by finite differences: its error grows with the functional's size
+    ok = residual < 1e-6 * max(1.0, abs(best.fun))
+    return _package(q, best.x[2:], beta, xi, best.fun, "1RSB", best.nit, residual, ok)
+
+
+def _projected(res, lower, upper):
+    """Largest component of L-BFGS-B's gradient that points into the box."""
+    x, grad = res.x, np.array(res.jac, dtype=float)
+    lower = np.broadcast_to(np.asarray(lower, dtype=float), x.shape)
+    upper = np.broadcast_to(np.asarray(upper, dtype=float), x.shape)
+    grad[(x <= lower) & (grad > 0)] = 0.0
+    grad[(x >= upper) & (grad < 0)] = 0.0
+    return float(np.max(np.abs(grad)))
+
+
+def _solve_krsb(beta, xi, k, maxiter, start):
+    """Eq. (cs-steps) over q₀ … q_k and m₁ < … < m_k (m_j = 1 − e^{−Σ r}).
+
+    k is small, so the gradient is taken by finite differences.
+    """
+    q0, m0 = start
+    s0 = -np.log1p(-np.clip(q0, 0, 1 - 1e-15))
+    r0 = -np.log1p(-np.clip(m0, 1e-6, 1 - 1e-9))
+    z0 = np.concatenate((np.diff(s0, prepend=0.0), np.diff(r0, prepend=0.0)))
+
+    def fun(z):
+        q = -np.expm1(-np.cumsum(z[: k + 1]))
+        m = -np.expm1(-np.cumsum(z[k + 1 :]))
+        return _steps_functional(q, m, beta, xi)[0]
+
+    bounds = [(0, _S_MAX)] * (k + 1) + [(1e-6, 20.0)] + [(0, 20.0)] * (k - 1)
+    res = minimize(fun, z0, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-11})  # fmt: skip
+    q = -np.expm1(-np.cumsum(res.x[: k + 1]))
+    m = -np.expm1(-np.cumsum(res.x[k + 1 :]))
+    residual = _projected(res, [b[0] for b in bounds], [b[1] for b in bounds])
+    return q, m, res.fun, res.nit, residual, residual < 1e-6 * max(1.0, abs(res.fun))
+
+
+def _starts_for_full(beta, m, rs, one):
+    """Initial q(x) profiles: the 1RSB step, a ramp and the RS plateau with a small spread.
+
+    Level q_j holds for x between m_j and m_{j+1}; each profile is evaluated there.
+    """
+    x = 0.5 * np.diff(np.concatenate(([0.0], m, [1.0])))
+    x += np.concatenate(([0.0], m))
+    q_rs = rs.info["q_max"]
+    q0, q1 = one.info["q"]
+    m1 = one.info["m"][0] if one.info["m"].size else 1.0
+    top = max(q1, q_rs, 1.0 - 1.0 / (1.0 + beta))
+    return [
+        np.where(x < m1, q0, q1),
+        q0 + (top - q0) * np.sqrt(x),
+        q_rs + 1e-3 * (x - 0.5) * (1 - q_rs),
+    ]
+
+
+def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=20000):
+    """Free entropy Φ(β) of the spherical mixed p-spin model (eq. cs), minimised over x(q).
+
+    Parameters
+    ----------
+    xi : covariance object
+        Anything with vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi`` (``covariance``,
+        ``mixture``, ``pure_pspin``).
+    beta : float > 0
+        Inverse temperature (in the units of ξ: E[H²] = N ξ(1)).
+    ansatz : ``"RS"``, ``"1RSB"``, ``"k-RSB"`` or ``"full"``
+        RS: the lowest root of eq. (rs-saddle). 1RSB: (q₀, q₁, m) from several starts, or
+        the RS point when no breaking lowers Φ. k-RSB: k free steps, started from the
+        (k−1)-step solution. full: a q(x) on ``n_grid`` equally spaced values of x.
+    k : int ≥ 1
+        Number of steps for ``"k-RSB"``.
+    initial : array, optional
+        Starting levels q₀ … q_n for ``"full"`` (length ``n_grid + 1``), e.g. the ``info["q"]``
+        of a neighbouring temperature.
+
+    Returns
+    -------
+    SolverResult
+        ``value`` = Φ (the free energy per spin is −Φ/β). ``info``: ``q`` (levels
+        q₀ ≤ … ≤ q_k), ``m`` (x on each step), ``q_min``, ``q_max`` (the Edwards–Anderson
+        overlap of one state), ``energy`` u = −dΦ/dβ, ``entropy`` s = Φ + βu, ``replicon``
+        β²ξ''(q_max)(1 − q_max)² (stable when ≤ 1). ``residual`` is the largest projected
+        gradient component of the minimised functional.
+    """
+    beta = check_real("beta", beta, 0.0, low_open=True)
+    ansatz = check_choice("ansatz", ansatz, ANSATZE)
+    k = check_int("k", k, 1)
+    n_grid = check_int("n_grid", n_grid, 2)
+    maxiter = check_int("maxiter", maxiter, 1)
+    fast = _fast(xi)
+    rs = _solve_rs(beta, fast)
+    if ansatz == "RS":
+        return rs
+    one = _solve_1rsb(beta, fast, rs, maxiter)
+    if ansatz == "1RSB":
+        return warn_if_not_converged(one, "parisi(1RSB)")
+    full = _solve_full(beta, fast, n_grid, initial, maxiter, rs, one)
+    if ansatz == "full":
+        return warn_if_not_converged(full, "parisi(full)")
+    q, m = one.info["q"], one.info["m"]
+    best = one
+    for steps in range(2, k + 1):
+        # two starts: split the top step of the (k−1)-step solution, or coarse-grain q(x)
+        q_split = np.concatenate((q, [q[-1]]))
+        q_split[-2] = q[-2] + 0.7 * (q[-1] - q[-2])
+        m_split = np.concatenate((m, [min(0.5 * (m[-1] + 1.0), 0.999)]))
+        m_coarse = (np.arange(steps) + 1.0) / (steps + 1)
+        levels = np.searchsorted(full.info["m"], (np.arange(steps + 1) + 0.5) / (steps + 1))
+        q_coarse = full.info["q"][levels]
+        candidate = None
+        for start in ((q_split, m_split), (q_coarse, m_coarse)):
+            found = _solve_krsb(beta, fast, steps, maxiter, start)
+            if candidate is None or found[2] < candidate[2]:
+                candidate = found
+        qk, mk, two_p, nit, residual, ok = candidate
+        if two_p <= 2 * best.value:
+            best = _package(qk, mk, beta, fast, two_p, "k-RSB", nit, residual, ok)
+            q, m = qk, mk
+        else:  # more steps did not help: keep the solution with an empty extra step
+            q, m = q_split, m_split
+            best = _package(q, m, beta, fast, 2 * best.value, "k-RSB", nit, best.residual,
+                            best.converged)  # fmt: skip
+    return warn_if_not_converged(best, "parisi(k-RSB)")
+
+
+def _solve_full(beta, fast, n_grid, initial, maxiter, rs, one):
+    """q(x) on ``n_grid`` equally spaced x: the best of several starts (eq. cs-steps)."""
+    m = (np.arange(n_grid) + 0.5) / n_grid
+    starts = [np.asarray(initial, dtype=float)] if initial is not None else []
+    starts += _starts_for_full(beta, m, rs, one)
+    best = None
+    for q_start in starts:
+        q, two_p, nit, residual, ok = _minimise_q(m, beta, fast, q_start, maxiter)
+        if best is None or two_p < best[1]:
+            best = (q, two_p, nit, residual, ok)
+    q, two_p, nit, residual, ok = best
+    return _package(q, m, beta, fast, two_p, "full", nit, residual, ok)
+
+
+def replicon(xi, beta, q):
+    """Replicon eigenvalue ``β²ξ''(q)(1 − q)²`` of the plateau at q (eq. replicon; stable ≤ 1)."""
+    q = float(q)
+    if q >= 1.0:
+        return float("nan")
+    return float(beta**2 * _fast(xi).d2xi(q) * (1.0 - q) ** 2)
+
+
+# --- thermodynamics -----------------------------------------------------------------------
+
+
+def thermodynamics(xi, betas, ansatz="full", **solver):
+    """Φ, u, s and the overlaps along a sweep of β (warm-started for ``"full"``).
+
+    Returns a dict of arrays: ``beta``, ``phi``, ``energy``, ``entropy``, ``q_min``,
+    ``q_max``, ``replicon``, ``converged``; and ``results`` (the SolverResults).
+    """
+    betas = np.asarray(betas, dtype=float)
+    results = []
+    previous = None
+    for beta in betas:
+        kw = dict(solver)
+        if ansatz == "full" and previous is not None:
+            kw.setdefault("initial", previous.info["q"])
+        res = parisi(xi, float(beta), ansatz=ansatz, **kw)
+        results.append(res)
+        previous = res
+    out = {"beta": betas, "results": results}
+    out["phi"] = np.array([r.value for r in results])
+    for key in ("energy", "entropy", "q_min", "q_max", "replicon"):
+        out[key] = np.array([r.info[key] for r in results])
+    out["converged"] = np.array([r.converged for r in results])
+    return out
+
+
+def entropy_at_energy(xi, energy, ansatz="full", beta_max=1e3, xtol=1e-10, **solver):
+    """Microcanonical entropy ``S(E) = inf_β [Φ(β) + βE]`` (eq. legendre) for ``E₀ < E < 0``.
+
+    Solves u(β) = E for β (Brent in log β); S is relative to the uniform measure on the
+    sphere (S ≤ 0; the annealed bound is −E²/2ξ(1)). ``info`` holds ``beta``, ``q_min``,
+    ``q_max`` (the overlap q*(E) of two configurations of one state) and the solver result
+    at that β. Energies at or below the ground state (β would exceed ``beta_max``) raise.
+    """
+    energy = check_real("energy", energy, high=0.0, high_open=True)
+
+    def gap(log_beta):
+        with warnings.catch_warnings():  # bracketing steps far from the root may not converge
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = parisi(xi, float(np.exp(log_beta)), ansatz=ansatz, **solver)
+        return res.info["energy"] - energy
+
+    low, high = np.log(1e-6), np.log(beta_max)
+    if gap(high) > 0:
+        raise ValueError(
+            f"energy must lie above the ground-state energy; u(beta={beta_max:g}) is above {energy}"
+        )
+    log_beta, info = brentq(gap, low, high, xtol=xtol, full_output=True)
+    res = parisi(xi, float(np.exp(log_beta)), ansatz=ansatz, **solver)
+    value = res.value + res.info["beta"] * energy
+    out = SolverResult(
+        float(value),
+        bool(info.converged and res.converged),
+        int(info.iterations),
+        float(abs(res.info["energy"] - energy)),
+        {"beta": res.info["beta"], "q_min": res.info["q_min"], "q_max": res.info["q_max"],
+         "result": res},
+    )  # fmt: skip
+    return warn_if_not_converged(out, "entropy_at_energy")
+
+
+def _field_free(xi, name):
+    if abs(float(xi.dxi(0.0))) > 1e-12:
+        raise ValueError(
+            f"{name} needs a model without a random field (xi'(0) = 0), got xi'(0) = "
+            f"{float(xi.dxi(0.0)):.3g}"
+        )
+
+
+def dynamic_temperature(xi):
+    """``T_d² = max_{0<q<1} ξ'(q)(1 − q)/q`` (eq. td): where the m = 1 1RSB saddle appears.
+
+    For field-free models only (ξ'(0) = 0); returns T_d and the plateau q_d in ``info``.
+    """
+    fast = _fast(xi)
+    _field_free(fast, "dynamic_temperature")
+    q = np.linspace(1e-4, 1 - 1e-4, 2001)
+    g = fast.dxi(q) * (1 - q) / q
+    i = int(np.argmax(g))
+    lo, hi = q[max(i - 1, 0)], q[min(i + 1, q.size - 1)]
+    res = minimize_scalar(lambda s: -fast.dxi(s) * (1 - s) / s, bounds=(lo, hi),
+                          method="bounded", options={"xatol": 1e-12})  # fmt: skip
+    return SolverResult(float(np.sqrt(-res.fun)), bool(res.success), int(res.nfev), 0.0,
+                        {"q": float(res.x)})  # fmt: skip
+
+
+def static_temperature(xi):
+    """Static 1RSB transition ``T_s`` of a field-free model (eq. ts).
+
+    At m = 1 the 1RSB functional equals the paramagnet's for every q; the transition is
+    where ∂P/∂m vanishes there on the m = 1 saddle, i.e. β²ξ'(q) = q/(1 − q) together with
+    β²ξ(q) + q + log(1 − q) = 0. Eliminating β² leaves one equation in q.
+    """
+    fast = _fast(xi)
+    _field_free(fast, "static_temperature")
+
+    def f(q):
+        return q * fast.xi(q) / ((1 - q) * fast.dxi(q)) + q + np.log1p(-q)
+
+    q = np.linspace(1e-3, 1 - 1e-9, 4001)
+    values = f(q)
+    sign_change = np.nonzero((values[:-1] < 0) & (values[1:] >= 0))[0]
+    if sign_change.size == 0:
+        raise ValueError("static_temperature: no discontinuous 1RSB transition for this xi")
+    i = sign_change[-1]
+    root, info = brentq(f, q[i], q[i + 1], xtol=1e-15, full_output=True)
+    beta2 = root / ((1 - root) * fast.dxi(root))
+    return SolverResult(float(1 / np.sqrt(beta2)), bool(info.converged), int(info.iterations),
+                        float(abs(f(root))), {"q": float(root)})  # fmt: skip
+
+
+# --- zero temperature ------------------------------------------------------------------------
+
+
+def _chen_sen(z, grid, dxi1, dxi_cells):
+    """Eq. (chen-sen) with α piecewise constant on the cells of ``grid`` and its gradient.
+
+    z = (χ, d₁ … d_K), α_i = Σ_{j ≤ i} d_j. Returns (F, ∂F/∂z), E₀ = −F/2.
+    """
+    chi, d = z[0], z[1:]
+    alpha = np.cumsum(d)
+    delta = np.diff(grid)
+    # A_i = χ + Σ_{j > i} α_j Δ_j is ∫_{g_i}^1 α + χ at the cell's upper end
+    upper = chi + np.concatenate((np.cumsum((alpha * delta)[::-1])[::-1][1:], [0.0]))
+    zeta = alpha * delta / upper
+    ratio = delta / upper
+    cells = ratio * _log1p_over(zeta)  # ∫_cell dq/A(q)
+    value = dxi1 * chi + np.sum(alpha * dxi_cells) + np.sum(cells)
+    # ∂(cell)/∂A_upper = −Δ/(A_lower A_upper), ∂(cell)/∂α = −(Δ/A)² ψ(ζ)
+    lower = upper + alpha * delta
+    d_upper = -delta / (lower * upper)
+    small = zeta < 1e-5
+    safe = np.where(small, 1.0, zeta)
+    psi = np.where(small, 0.5 - 2 * zeta / 3, (_log1p_over(safe) - 1 / (1 + safe)) / safe)
+    d_alpha_direct = -(ratio**2) * psi
+    # α_i enters the A_j of every cell j < i with weight Δ_i
+    before = np.concatenate(([0.0], np.cumsum(d_upper)[:-1]))
+    grad_alpha = dxi_cells + d_alpha_direct + delta * before
+    grad_chi = dxi1 + np.sum(d_upper)
+    grad_d = np.cumsum(grad_alpha[::-1])[::-1]
+    return value, np.concatenate(([grad_chi], grad_d))
+
+
+def _ground_grid(n_cells):
+    # cells shrink towards q = 1, where α(q) varies fastest for ReLU-like kernels
+    u = np.linspace(0.0, 1.0, n_cells + 1)
+    return 1.0 - (1.0 - u) ** 2
+
+
+def _node_map(grid):
+    """M with A(g_i) = (M z)_i: A(q) = χ + Σ_j d_j (1 − max(q, g_{j−1}))."""
+    hinge = 1.0 - np.maximum(grid[:, None], grid[None, :-1])
+    return np.hstack((np.ones((grid.size, 1)), hinge))
+
+
+def _inverse_mean_hessian(lo, up):
+    """Second derivatives of I(x, y) = ∫₀¹ dt/(y + t(x − y)) = log(x/y)/(x − y)."""
+    d = lo - up
+    r = np.log(lo / up)
+    near = np.abs(d) < 0.1 * np.minimum(lo, up)
+    safe = np.where(near, 1.0, d)
+    closed = (
+        (2 * r - 2 * safe / lo - safe**2 / lo**2) / safe**3,
+        (safe * (1 / lo + 1 / up) - 2 * r) / safe**3,
+        (2 * r + safe**2 / up**2 - 2 * safe / up) / safe**3,
+    )
+    x, w = legendre_nodes(8)
+    t, w = 0.5 * (x + 1.0), 0.5 * w
+    a = up[:, None] + t[None, :] * d[:, None]
+    quad = tuple(np.sum(w * 2 * f / a**3, axis=1) for f in (t**2, t * (1 - t), (1 - t) ** 2))
+    return tuple(np.where(near, qd, cl) for qd, cl in zip(quad, closed, strict=True))
+
+
+def _chen_sen_hessian(z, grid, nodes):
+    """Hessian of eq. (chen-sen) in z: only ∫dq/A is non-linear, cell by cell in (A_lo, A_up)."""
+    a = nodes @ z
+    delta = np.diff(grid)
+    xx, xy, yy = (delta * h for h in _inverse_mean_hessian(a[:-1], a[1:]))
+    lo, up = nodes[:-1], nodes[1:]
+    return (lo.T * xx) @ lo + (lo.T * xy) @ up + (up.T * xy) @ lo + (up.T * yy) @ up
+
+
+def _projected_newton(fun, hess, z, lower, upper, maxiter, tol):
+    """Minimise ``fun`` over the box [lower, upper] by projected Newton (Bertsekas 1982).
+
+    Variables at a bound with the gradient pushing outwards are held there; the Newton
+    step on the others uses the exact Hessian, shifted until it is positive definite
+    (the finite-temperature functional in q(x) is not convex); an Armijo search runs along
+    the projected arc. ``residual`` is the largest component of z − P(z − ∇f).
+    """
+    value, grad = fun(z)
+    residual = np.inf
+    for iteration in range(1, maxiter + 1):
+        residual = float(np.max(np.abs(z - np.clip(z - grad, lower, upper))))
+        if residual < tol:
+            return z, value, iteration - 1, residual
+        eps = min(residual, 1e-3)
+        active = ((z <= lower + eps) & (grad > 0)) | ((z >= upper - eps) & (grad < 0))
+        free = ~active
+        h = hess(z)[np.ix_(free, free)]
+        scale = max(float(np.max(np.abs(np.diag(h)))), 1e-300)
+        shift = 0.0
+        while True:
+            try:
+                factor = np.linalg.cholesky(h + shift * np.eye(h.shape[0]))
+                break
+            except np.linalg.LinAlgError:
+                shift = max(2.0 * shift, 1e-12 * scale)
+        step = np.zeros_like(z)
+        step[free] = -np.linalg.solve(factor.T, np.linalg.solve(factor, grad[free]))
+        step[active] = -grad[active]
+        t = 1.0
+        while True:
+            trial = np.clip(z + t * step, lower, upper)
+            new_value, new_grad = fun(trial)
+            if new_value <= value + 1e-4 * grad @ (trial - z) or t < 1e-12:
+                break
+            t *= 0.5
+        if not new_value <= value:  # no descent left at this precision
+            return z, value, iteration, residual
+        z, value, grad = trial, new_value, new_grad
+    return z, value, maxiter, residual
+
+
+def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=500, tol=1e-10):
+    """Ground-state energy per spin E₀ = lim min_x H(x)/N (eq. chen-sen).
+
+    ``"RS"``: −√ξ'(1). ``"1RSB"``: α = 0 below q₀ and μ above. ``"full"``: α on
+    ``n_cells`` cells that shrink towards q = 1 (convex problem, bounded L-BFGS-B from the
+    RS and the 1RSB points). ``info`` holds ``chi``, and for RSB ``grid`` and ``alpha``
+    (or ``mu``, ``q0``). ``residual`` is the largest projected gradient component.
+    """
+    ansatz = check_choice("ansatz", ansatz, _GROUND_ANSATZE)
+    n_cells = check_int("n_cells", n_cells, 1)
+    fast = _fast(xi)
+    dxi1 = float(fast.dxi(1.0))
+    chi_rs = 1.0 / np.sqrt(dxi1)
+    if ansatz == "RS":
+        return SolverResult(-np.sqrt(dxi1), True, 0, 0.0, {"chi": chi_rs})
+    one = _ground_1rsb(fast, dxi1, chi_rs, maxiter)
+    if ansatz == "1RSB":
+        return warn_if_not_converged(one, "ground_state_energy(1RSB)")
+    grid = _ground_grid(n_cells)
+    dxi_cells = np.diff(fast.xi(grid))
+    starts = [np.concatenate(([chi_rs], np.zeros(n_cells)))]
+    mu, q0 = one.info["mu"], one.info["q0"]
+    first = int(np.searchsorted(grid, q0, side="right")) - 1
+    d = np.zeros(n_cells)
+    d[min(max(first, 0), n_cells - 1)] = mu
+    starts.append(np.concatenate(([one.info["chi"]], d)))
+    lower = np.concatenate(([1e-12], np.zeros(n_cells)))
+    nodes = _node_map(grid)
+
+    def fun(z):
+        return _chen_sen(z, grid, dxi1, dxi_cells)
+
+    def hess(z):
+        return _chen_sen_hessian(z, grid, nodes)
+
+    best = None
+    for z0 in starts:
+        z, value, nit, residual = _projected_newton(fun, hess, z0, lower, np.inf, maxiter, tol)
+        if best is None or value < best[1]:
+            best = (z, value, nit, residual)
+    z, value, nit, residual = best
+    result = SolverResult(
+        float(-value / 2), residual < tol, int(nit), residual,
+        {"chi": float(z[0]), "grid": grid, "alpha": np.cumsum(z[1:]),
+         "rs_energy": -np.sqrt(dxi1), "one_rsb_energy": one.value},
+    )  # fmt: skip
+    return warn_if_not_converged(result, "ground_state_energy(full)")
+
+
+def _ground_1rsb(xi, dxi1, chi_rs, maxiter):
+    """Eq. (chen-sen) with α = μ 1{q ≥ q₀}: a coarse grid in (χ, μ, q₀), then L-BFGS-B."""
+    xi1 = float(xi.xi(1.0))
+
+    def bracket(chi, mu, q0):
+        return (dxi1 * chi + mu * (xi1 - xi.xi(q0)) + q0 / (chi + mu * (1 - q0))
+                + (1 - q0) / chi * _log1p_over(mu * (1 - q0) / chi))  # fmt: skip
+
+    chi, mu, q0 = np.meshgrid(chi_rs * np.exp(np.linspace(-5, 1, 61)),
+                              np.exp(np.linspace(-5, 4, 61)) / chi_rs,
+                              np.linspace(0.0, 0.95, 20), indexing="ij")  # fmt: skip
+    values = bracket(chi, mu, q0).ravel()
+    best = None
+    bounds = [(-30, 10), (-30, 10), (0.0, 1.0 - 1e-9)]
+    for i in np.argsort(values)[:3]:
+        z0 = [np.log(chi.flat[i]), np.log(mu.flat[i]), q0.flat[i]]
+        res = minimize(lambda z: float(bracket(np.exp(z[0]), np.exp(z[1]), z[2])), z0,
+                       method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
+        if best is None or res.fun < best.fun:
+            best = res
+    chi, mu, q0 = np.exp(best.x[0]), np.exp(best.x[1]), best.x[2]
+    value = -best.fun / 2
+    if value < -np.sqrt(dxi1):  # the RS point (μ → 0) lies in the family: never below it
+        value, chi, mu, q0 = -np.sqrt(dxi1), chi_rs, 0.0, 0.0
+    residual = _projected(best, [b[0] for b in bounds], [b[1] for b in bounds])
+    return SolverResult(float(value), residual < 1e-5, int(best.nit), residual,
+                        {"chi": chi, "mu": mu, "q0": q0})  # fmt: skip
+
+
+def rs_zero_temperature_test(xi, n=4001):
+    """``min_u g(u)`` with ``g(u) = ξ(1) − ξ(u) − ½ξ'(1)(1 − u²)`` (eq. rs-test).
+
+    The derivative of the bracket of eq. (chen-sen) at the RS point (α = 0, χ = ξ'(1)^{−1/2})
+    along α = ε 1{q ≥ u} is g(u); the bracket is convex, so RS is the zero-temperature
+    solution iff g ≥ 0 on [0, 1]. Returns (min g, the u where it is attained).
+    """
+    fast = _fast(xi)
+    u = np.linspace(0.0, 1.0, n)
+    g = fast.xi(1.0) - fast.xi(u) - 0.5 * fast.dxi(1.0) * (1 - u**2)
+    i = int(np.argmin(g))
+    return float(g[i]), float(u[i])
+
+
+# --- diagnostics ---------------------------------------------------------------------------
+
+
+def concave_intervals(xi, n=2001, q_max=1.0 - 1e-6):
+    """Intervals of (0, q_max] where ``ξ''(q)^{−1/2}`` is concave (eq. frsb-x).
+
+    Full RSB can only live where this function is concave, since there
+    ``x(q) = −β⁻¹ d(ξ''^{−1/2})/dq`` must be non-decreasing. The second derivative is
+    taken by differencing the exact first derivative ``−½ξ'''ξ''^{−3/2}``.
+    Returns a list of (start, end) pairs (empty: at most 1RSB).
+    """
+    fast = _fast(xi)
+    q = np.linspace(1e-6, q_max, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = -0.5 * fast.d3xi(q) * fast.d2xi(q) ** -1.5
+    curvature = np.diff(slope) / np.diff(q)
+    mid = 0.5 * (q[1:] + q[:-1])
+    concave = curvature < -1e-9 * np.maximum(1.0, np.abs(slope[:-1]))
+    intervals = []
+    start = None
+    for qq, flag in zip(mid, concave, strict=True):
+        if flag and start is None:
+            start = qq
+        if not flag and start is not None:
+            intervals.append((float(start), float(qq)))
+            start = None
+    if start is not None:
+        intervals.append((float(start), float(mid[-1])))
+    return intervals
+
+
+def classify(xi, beta=np.inf, tol=1e-9):
+    """RS, 1RSB or FRSB at inverse temperature β (``np.inf``: zero temperature).
+
+    Decided by free energies, not by the shape of a numerical q(x): RS when 1RSB does not
+    lower Φ by more than ``tol``; 1RSB when two steps do not lower it further; FRSB
+    otherwise (more steps keep helping; the ξ''^{−1/2} diagnostic says where a
+    continuous part can live). At zero temperature the same with E₀ (RS, 1RSB, and the
+    full Chen–Sen solution; ``tol`` is then 1e-7 to sit above its grid error).
+
+    Returns a dict: ``verdict``, ``gain_1rsb``, ``gain_more`` (both ≥ 0 up to round-off),
+    ``q_min``, ``q_max``, ``replicon`` (of the RS solution), ``concave`` (intervals of
+    concave ξ''^{−1/2}) and, at T = 0, ``rs_test`` (min g, eq. rs-test).
+    """
+    concave = concave_intervals(xi)
+    if np.isinf(beta):
+        tol = max(tol, 1e-7)
+        rs = ground_state_energy(xi, "RS").value
+        one = ground_state_energy(xi, "1RSB").value
+        full = ground_state_energy(xi, "full")
+        gain_1, gain_more = one - rs, full.value - max(one, rs)
+        out = {"rs_test": rs_zero_temperature_test(xi)[0], "E0": max(full.value, one, rs),
+               "replicon": float(_fast(xi).d2xi(1.0) / _fast(xi).dxi(1.0))}  # fmt: skip
+    else:
+        beta = check_real("beta", beta, 0.0, low_open=True)
+        rs = parisi(xi, beta, "RS")
+        one = parisi(xi, beta, "1RSB")
+        two = parisi(xi, beta, "k-RSB", k=2, n_grid=200)
+        gain_1, gain_more = rs.value - one.value, one.value - two.value
+        best = two if gain_more > tol else one if gain_1 > tol else rs
+        out = {"phi": best.value, "q_min": best.info["q_min"], "q_max": best.info["q_max"],
+               "replicon": rs.info["replicon"]}  # fmt: skip
+    verdict = "RS" if gain_1 <= tol else "1RSB" if gain_more <= tol else "FRSB"
+    return {"verdict": verdict, "gain_1rsb": float(gain_1), "gain_more": float(gain_more),
+            "concave": concave, **out}  # fmt: skip
