@@ -231,6 +231,7 @@ def _solve_1rsb(beta, xi, rs, maxiter):
     # just below a discontinuous transition m ≈ 1 and the gain is O((1 − m)²), too small
     # for the grid: start also from the plateaus of the m = 1 equation β²ξ'(q)(1−q) = q
     q_rs = rs.info["q_max"]
+
     def plateau(q):
         return beta**2 * xi.dxi(q) * (1 - q) - q
 
