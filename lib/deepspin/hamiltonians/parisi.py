@@ -25,7 +25,13 @@ formula (eq. chen-sen)
     E₀ = −½ inf_{χ > 0, α ≥ 0 non-decreasing} [ξ'(1)χ + ∫₀¹ ξ'(q)α(q) dq + ∫₀¹ dq/(χ + ∫_q¹ α)],
 
 a convex problem, solved with α piecewise constant on a grid in q and non-negative
-increments (bounded L-BFGS-B).
+increments, by projected Newton with the exact Hessian. (Bounded L-BFGS-B stalls here: for
+ReLU-like kernels the solution has χ → 0 and α diverging at q → 1.)
+
+At finite temperature the continuous q(x) is determined only weakly: along a full-RSB
+interval the replicon is marginal, so the functional is flat to second order in
+deformations of q(x). Its value converges quickly, its profile slowly; the k-RSB solver
+(free steps) is the precise tool for the profile (tested against the closed form).
 """
 
 from __future__ import annotations
@@ -634,9 +640,10 @@ def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=500, tol=1e-10):
     """Ground-state energy per spin E₀ = lim min_x H(x)/N (eq. chen-sen).
 
     ``"RS"``: −√ξ'(1). ``"1RSB"``: α = 0 below q₀ and μ above. ``"full"``: α on
-    ``n_cells`` cells that shrink towards q = 1 (convex problem, bounded L-BFGS-B from the
-    RS and the 1RSB points). ``info`` holds ``chi``, and for RSB ``grid`` and ``alpha``
-    (or ``mu``, ``q0``). ``residual`` is the largest projected gradient component.
+    ``n_cells`` cells that shrink towards q = 1 (convex problem; projected Newton from the
+    RS and the 1RSB points). Every α gives a lower bound −F(α)/2 ≤ E₀, so refining the grid
+    (n_cells times an integer) can only raise the value. ``info`` holds ``chi``, ``grid``, ``alpha``
+    (1RSB: ``mu``, ``q0``). ``residual`` is the largest projected gradient component.
     """
     ansatz = check_choice("ansatz", ansatz, _GROUND_ANSATZE)
     n_cells = check_int("n_cells", n_cells, 1)
