@@ -178,9 +178,8 @@ def _shaped_relu_flow(rho0, tau, shape):
             [f, f1 * y1, f2 * y1**2 + f1 * y2, f3 * y1**3 + 3 * f2 * y1 * y2 + f1 * y3]
         )
 
-    start = np.concatenate([rho0, np.ones(n), np.zeros(n), np.zeros(n)])
     if tau == 0:
-        return np.split(start, 4)
+        return [rho0.copy(), np.ones(n), np.zeros(n), np.zeros(n)]
     # ρ = 1 is a fixed point where ∂²_ρ f diverges: keep it out of the shared step control
     inside = rho0 < 1.0
     out = [rho0.copy(), np.ones(n), np.full(n, np.inf), np.full(n, np.inf)]

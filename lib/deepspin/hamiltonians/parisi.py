@@ -63,6 +63,7 @@ ANSATZE = ("RS", "1RSB", "k-RSB", "full")
 _GROUND_ANSATZE = ("RS", "1RSB", "full")
 _S_MAX = 30.0  # q = 1 − e^{−s}: s = 30 is 1 − q ≈ 1e-13, still resolved in float64
 _GTOL = 1e-10
+_MAXITER = 20000
 
 
 def _fast(xi):
@@ -119,19 +120,34 @@ def _steps_terms(q, m, mm, dm, beta, xi):
     return value, grad
 
 
-def _q_from_increments(t):
+def _from_increments(t):
+    """Ordered levels ``q_j = 1 − exp(−Σ_{i≤j} t_i)`` (t ≥ 0 keeps them in [0, 1)) and dq_j/ds_j."""
     s = np.cumsum(t)
-    return 1.0 - np.exp(-s), np.exp(-s)
+    return -np.expm1(-s), np.exp(-s)
+
+
+def _to_increments(q):
+    """The increments t of :func:`_from_increments` for non-decreasing q in [0, 1)."""
+    return np.diff(-np.log1p(-np.asarray(q, dtype=float)), prepend=0.0)
+
+
+def _roots_in_s(f, s):
+    """Every root of f(q) between neighbouring grid points of s, q = 1 − e^{−s} (Brent in s)."""
+    values = f(-np.expm1(-s))
+    roots = []
+    for i in np.nonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)[0]:
+        root = brentq(lambda ss: f(-np.expm1(-ss)), s[i], s[i + 1], xtol=1e-14)
+        roots.append(-np.expm1(-root))
+    return roots
 
 
 def _minimise_q(m, beta, xi, q_start, maxiter):
     """Minimise eq. (cs-steps) over ordered q_j = 1 − exp(−Σ_{i≤j} t_i), t_i ≥ 0."""
     q_start = np.clip(np.maximum.accumulate(np.asarray(q_start, dtype=float)), 0.0, 1 - 1e-15)
-    s0 = -np.log1p(-q_start)
-    t0 = np.diff(np.concatenate(([0.0], s0)))
+    t0 = _to_increments(q_start)
 
     def fun(t):
-        q, dq_ds = _q_from_increments(t)
+        q, dq_ds = _from_increments(t)
         value, grad_q = _steps_functional(q, m, beta, xi)
         # ∂/∂t_i = Σ_{j ≥ i} ∂/∂s_j
         return value, np.cumsum((grad_q * dq_ds)[::-1])[::-1]
@@ -145,25 +161,19 @@ def _minimise_q(m, beta, xi, q_start, maxiter):
         bounds=bounds,
         options={"maxiter": maxiter, "maxcor": 30, "ftol": 0.0, "gtol": _GTOL},
     )
-    q, _ = _q_from_increments(res.x)
+    q, _ = _from_increments(res.x)
     residual = _projected(res, 0.0, _S_MAX)
     return q, res.fun, res.nit, residual, bool(res.success)
 
 
 def _rs_roots(beta, xi):
     """All roots of β²ξ'(q)(1 − q)² = q (eq. rs-saddle) on [0, 1), found on a grid in s."""
-    s = np.linspace(0.0, _S_MAX, 4001)
-    q = -np.expm1(-s)
 
-    def h(qq):
-        return beta**2 * xi.dxi(qq) * (1.0 - qq) ** 2 - qq
+    def h(q):
+        return beta**2 * xi.dxi(q) * (1.0 - q) ** 2 - q
 
-    values = h(q)
-    roots = [0.0] if values[0] == 0.0 else []
-    for i in np.nonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)[0]:
-        roots.append(brentq(lambda ss: h(-np.expm1(-ss)), s[i], s[i + 1], xtol=1e-14))
-        roots[-1] = -np.expm1(-roots[-1])
-    return roots, h
+    roots = [0.0] if h(0.0) == 0.0 else []
+    return roots + _roots_in_s(h, np.linspace(0.0, _S_MAX, 4001)), h
 
 
 def _rs_functional(q, beta, xi):
@@ -230,7 +240,7 @@ def _solve_1rsb(beta, xi, rs, maxiter):
     values = _one_step(q0, q1, m, beta, xi)
 
     def fun(z):
-        q = -np.expm1(-np.cumsum(z[:2]))
+        q, _ = _from_increments(z[:2])
         return float(_one_step(q[0], q[1], z[2], beta, xi))
 
     starts = [(q0[i], q1[i], m[i]) for i in np.argsort(values)[:3]]
@@ -241,16 +251,12 @@ def _solve_1rsb(beta, xi, rs, maxiter):
     def plateau(q):
         return beta**2 * xi.dxi(q) * (1 - q) - q
 
-    fine = -np.expm1(-np.linspace(1e-3, 25.0, 2001))
-    sign = np.sign(plateau(fine))
-    for i in np.nonzero(sign[:-1] * sign[1:] < 0)[0]:
-        root = brentq(plateau, fine[i], fine[i + 1])
+    for root in _roots_in_s(plateau, np.linspace(1e-3, 25.0, 2001)):
         if root > q_rs + 1e-6:
             starts.append((q_rs, root, 0.995))
     best = None
     for start_q0, start_q1, start_m in starts:
-        s0 = -np.log1p(-start_q0)
-        z0 = [s0, -np.log1p(-start_q1) - s0, start_m]
+        z0 = [*_to_increments([start_q0, start_q1]), start_m]
         res = minimize(fun, z0, method="L-BFGS-B",
                        bounds=[(0, _S_MAX), (0, _S_MAX), (1e-6, 1.0)],
                        options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
@@ -260,7 +266,7 @@ def _solve_1rsb(beta, xi, rs, maxiter):
     if best.fun >= two_p_rs - 1e-13:  # no breaking: the RS point, written as a 1RSB one
         q = np.array([rs.info["q_max"]] * 2)
         return _package(q, np.array([1.0]), beta, xi, two_p_rs, "1RSB", best.nit, rs.residual, True)
-    q = -np.expm1(-np.cumsum(best.x[:2]))
+    q, _ = _from_increments(best.x[:2])
     residual = _projected(best, [0, 0, 1e-6], [_S_MAX, _S_MAX, 1.0])
     # the gradient is by finite differences: its error grows with the functional's size
     ok = residual < 1e-6 * max(1.0, abs(best.fun))
@@ -283,20 +289,19 @@ def _solve_krsb(beta, xi, k, maxiter, start):
     k is small, so the gradient is taken by finite differences.
     """
     q0, m0 = start
-    s0 = -np.log1p(-np.clip(q0, 0, 1 - 1e-15))
-    r0 = -np.log1p(-np.clip(m0, 1e-6, 1 - 1e-9))
-    z0 = np.concatenate((np.diff(s0, prepend=0.0), np.diff(r0, prepend=0.0)))
+    z0 = np.concatenate((_to_increments(np.clip(q0, 0, 1 - 1e-15)),
+                         _to_increments(np.clip(m0, 1e-6, 1 - 1e-9))))  # fmt: skip
 
     def fun(z):
-        q = -np.expm1(-np.cumsum(z[: k + 1]))
-        m = -np.expm1(-np.cumsum(z[k + 1 :]))
+        q, _ = _from_increments(z[: k + 1])
+        m, _ = _from_increments(z[k + 1 :])
         return _steps_functional(q, m, beta, xi)[0]
 
     bounds = [(0, _S_MAX)] * (k + 1) + [(1e-6, 20.0)] + [(0, 20.0)] * (k - 1)
     res = minimize(fun, z0, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-11})  # fmt: skip
-    q = -np.expm1(-np.cumsum(res.x[: k + 1]))
-    m = -np.expm1(-np.cumsum(res.x[k + 1 :]))
+    q, _ = _from_increments(res.x[: k + 1])
+    m, _ = _from_increments(res.x[k + 1 :])
     residual = _projected(res, [b[0] for b in bounds], [b[1] for b in bounds])
     return q, m, res.fun, res.nit, residual, residual < 1e-6 * max(1.0, abs(res.fun))
 
@@ -319,7 +324,7 @@ def _starts_for_full(beta, m, rs, one):
     ]
 
 
-def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=20000):
+def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=_MAXITER):
     """Free entropy Φ(β) of the spherical mixed p-spin model (eq. cs), minimised over x(q).
 
     Parameters
@@ -363,6 +368,11 @@ def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=2000
     full = _solve_full(beta, fast, n_grid, initial, maxiter, rs, one)
     if ansatz == "full":
         return warn_if_not_converged(full, "parisi(full)")
+    return warn_if_not_converged(_solve_steps(beta, fast, k, maxiter, one, full), "parisi(k-RSB)")
+
+
+def _solve_steps(beta, fast, k, maxiter, one, full):
+    """k free steps, adding one at a time from the 1RSB solution (eq. cs-steps)."""
     q, m = one.info["q"], one.info["m"]
     best = one
     for steps in range(2, k + 1):
@@ -386,7 +396,7 @@ def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=2000
             q, m = q_split, m_split
             best = _package(q, m, beta, fast, 2 * best.value, "k-RSB", nit, best.residual,
                             best.converged)  # fmt: skip
-    return warn_if_not_converged(best, "parisi(k-RSB)")
+    return best
 
 
 def _solve_full(beta, fast, n_grid, initial, maxiter, rs, one):
@@ -775,19 +785,21 @@ def classify(xi, beta=np.inf, tol=1e-9):
     concave ξ''^{−1/2}) and, at T = 0, ``rs_test`` (min g, eq. rs-test).
     """
     concave = concave_intervals(xi)
+    fast = _fast(xi)
     if np.isinf(beta):
         tol = max(tol, 1e-7)
-        rs = ground_state_energy(xi, "RS").value
-        one = ground_state_energy(xi, "1RSB").value
-        full = ground_state_energy(xi, "full")
+        full = ground_state_energy(xi, "full")  # it solves RS and 1RSB on the way
+        rs, one = full.info["rs_energy"], full.info["one_rsb_energy"]
         gain_1, gain_more = one - rs, full.value - max(one, rs)
         out = {"rs_test": rs_zero_temperature_test(xi)[0], "E0": max(full.value, one, rs),
-               "replicon": float(_fast(xi).d2xi(1.0) / _fast(xi).dxi(1.0))}  # fmt: skip
+               "replicon": float(fast.d2xi(1.0) / fast.dxi(1.0))}  # fmt: skip
     else:
         beta = check_real("beta", beta, 0.0, low_open=True)
-        rs = parisi(xi, beta, "RS")
-        one = parisi(xi, beta, "1RSB")
-        two = parisi(xi, beta, "k-RSB", k=2, n_grid=200)
+        rs = _solve_rs(beta, fast)
+        one = warn_if_not_converged(_solve_1rsb(beta, fast, rs, _MAXITER), "parisi(1RSB)")
+        full = _solve_full(beta, fast, 200, None, _MAXITER, rs, one)
+        two = _solve_steps(beta, fast, 2, _MAXITER, one, full)
+        warn_if_not_converged(two, "parisi(k-RSB)")
         gain_1, gain_more = rs.value - one.value, one.value - two.value
         best = two if gain_more > tol else one if gain_1 > tol else rs
         out = {"phi": best.value, "q_min": best.info["q_min"], "q_max": best.info["q_max"],
