@@ -163,3 +163,14 @@ def test_solvers_warn_when_they_stop_early():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         hm.parisi(MIXED, 1.25, "full")
+
+
+def test_warm_started_sweep_stays_physical():
+    # a warm start from a colder solution used to reach q = 1 in floating point and return NaN
+    xi = hm.covariance("relu", 1, weight_var=2.0).table
+    E0 = hm.ground_state_energy(xi, "full").value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sweep = hm.thermodynamics(xi, np.geomspace(5.0, 40.0, 6), ansatz="full", n_grid=100)
+    assert np.all(np.isfinite(sweep["entropy"]))
+    assert np.all(sweep["energy"] > E0) and np.all(np.diff(sweep["energy"]) < 0)
