@@ -126,6 +126,19 @@ def _from_increments(t):
     return -np.expm1(-s), np.exp(-s)
 
 
+def _capped_levels(t):
+    """:func:`_from_increments` with s capped at ``_S_MAX``, so that no level reaches q = 1.
+
+    The bounds keep each increment below ``_S_MAX`` but not their sum; a line search that
+    pushes the top levels to 1 − q below machine precision made the functional infinite.
+    Beyond the cap the levels are flat (zero derivative).
+    """
+    s = np.cumsum(t)
+    inside = s < _S_MAX
+    s = np.minimum(s, _S_MAX)
+    return -np.expm1(-s), np.exp(-s) * inside
+
+
 def _to_increments(q):
     """The increments t of :func:`_from_increments` for non-decreasing q in [0, 1)."""
     return np.diff(-np.log1p(-np.asarray(q, dtype=float)), prepend=0.0)
@@ -149,8 +162,8 @@ def _minimise_q(m, beta, xi, q_start, maxiter):
     t0 = _to_increments(q_start)
 
     def fun(t):
-        q, dq_ds = _from_increments(t)
-        # where 1 − q underflows the value is infinite; _solve_full discards such a start
+        q, dq_ds = _capped_levels(t)
+        # a start in which 1 − q underflows gives an infinite value; _solve_full discards it
         with np.errstate(invalid="ignore", divide="ignore"):
             value, grad_q = _steps_functional(q, m, beta, xi)
             # ∂/∂t_i = Σ_{j ≥ i} ∂/∂s_j
@@ -165,7 +178,7 @@ def _minimise_q(m, beta, xi, q_start, maxiter):
         bounds=bounds,
         options={"maxiter": maxiter, "maxcor": 30, "ftol": 0.0, "gtol": _GTOL},
     )
-    q, _ = _from_increments(res.x)
+    q, _ = _capped_levels(res.x)
     residual = _projected(res, 0.0, _S_MAX)
     # L-BFGS-B reports a failed line search once the functional is flat to round-off
     # (a marginal replicon makes it very flat), so a small projected gradient also counts
@@ -344,7 +357,8 @@ def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=_MAX
     ansatz : ``"RS"``, ``"1RSB"``, ``"k-RSB"`` or ``"full"``
         RS: the lowest root of eq. (rs-saddle). 1RSB: (q₀, q₁, m) from several starts, or
         the RS point when no breaking lowers Φ. k-RSB: k free steps, started from the
-        (k−1)-step solution. full: a q(x) on ``n_grid`` equally spaced values of x.
+        (k−1)-step solution. full: a q(x) on ``n_grid`` equally spaced values of x, or
+        the 1RSB solution where that is lower (its breakpoint m is free; the grid's is not).
     k : int ≥ 1
         Number of steps for ``"k-RSB"``.
     initial : array, optional
@@ -374,6 +388,10 @@ def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=_MAX
         return warn_if_not_converged(one, "parisi(1RSB)")
     full = _solve_full(beta, fast, n_grid, initial, maxiter, rs, one)
     if ansatz == "full":
+        # a grid of fixed m_j cannot put a step at an arbitrary breakpoint: for a strong
+        # 1RSB solution at low temperature (small m) the free-m step is the better x(q)
+        if one.value < full.value:
+            return one
         return warn_if_not_converged(full, "parisi(full)")
     return warn_if_not_converged(_solve_steps(beta, fast, k, maxiter, one, full), "parisi(k-RSB)")
 
@@ -444,8 +462,8 @@ def thermodynamics(xi, betas, ansatz="full", **solver):
     previous = None
     for beta in betas:
         kw = dict(solver)
-        if ansatz == "full" and previous is not None:
-            kw.setdefault("initial", previous.info["q"])
+        if ansatz == "full" and previous is not None and previous.info["ansatz"] == "full":
+            kw.setdefault("initial", previous.info["q"])  # not when the 1RSB step won
         res = parisi(xi, float(beta), ansatz=ansatz, **kw)
         results.append(res)
         previous = res
@@ -791,7 +809,9 @@ def classify(xi, beta=np.inf, tol=1e-9):
 
     Returns a dict: ``verdict``, ``gain_1rsb``, ``gain_more`` (both ≥ 0 up to round-off),
     ``q_min``, ``q_max``, ``replicon`` (of the RS solution), ``concave`` (intervals of
-    concave ξ''^{−1/2}) and, at T = 0, ``rs_test`` (min g, eq. rs-test).
+    concave ξ''^{−1/2}), ``solution`` (the SolverResult behind the verdict; at T = 0 the
+    full Chen–Sen solution, whose ``info["alpha"]`` is the Parisi measure) and, at T = 0,
+    ``rs_test`` (min g, eq. rs-test).
     """
     concave = concave_intervals(xi)
     fast = _fast(xi)
@@ -801,7 +821,7 @@ def classify(xi, beta=np.inf, tol=1e-9):
         rs, one = full.info["rs_energy"], full.info["one_rsb_energy"]
         gain_1, gain_more = one - rs, full.value - max(one, rs)
         out = {"rs_test": rs_zero_temperature_test(xi)[0], "E0": max(full.value, one, rs),
-               "replicon": float(fast.d2xi(1.0) / fast.dxi(1.0))}  # fmt: skip
+               "replicon": float(fast.d2xi(1.0) / fast.dxi(1.0)), "solution": full}  # fmt: skip
     else:
         beta = check_real("beta", beta, 0.0, low_open=True)
         rs = _solve_rs(beta, fast)
@@ -812,7 +832,7 @@ def classify(xi, beta=np.inf, tol=1e-9):
         gain_1, gain_more = rs.value - one.value, one.value - two.value
         best = two if gain_more > tol else one if gain_1 > tol else rs
         out = {"phi": best.value, "q_min": best.info["q_min"], "q_max": best.info["q_max"],
-               "replicon": rs.info["replicon"]}  # fmt: skip
+               "replicon": rs.info["replicon"], "solution": best}  # fmt: skip
     verdict = "RS" if gain_1 <= tol else "1RSB" if gain_more <= tol else "FRSB"
     return {"verdict": verdict, "gain_1rsb": float(gain_1), "gain_more": float(gain_more),
             "concave": concave, **out}  # fmt: skip
