@@ -189,7 +189,9 @@ def test_minimize_energy_never_raises_the_energy():
     x0 = np.random.default_rng(16).standard_normal((2, 6, 40))
     x0 *= np.sqrt(40) / np.linalg.norm(x0, axis=-1, keepdims=True)
     start = hm.mlp_energy(net, x0).numpy() / 40
-    res = hm.minimize_energy(net, x0, max_iter=300, tol=1e-7)
+    with pytest.warns(RuntimeWarning, match="minimize_energy stopped"):
+        res = hm.minimize_energy(net, x0, max_iter=300, tol=1e-7)
+    assert not res.converged
     assert np.all(res.energies <= start)
     assert np.all(res.gradient_norms < 1e-3)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -533,6 +534,13 @@ def minimize_energy(net, x0, max_iter=2000, tol=1e-6, progress=False):
         bar.update()
     bar.close()
     gradient_norm = (norm / math.sqrt(n)).cpu().numpy()
+    if not np.all(gradient_norm < tol):
+        warnings.warn(
+            f"minimize_energy stopped after {iterations} iterations with the largest gradient "
+            f"norm {gradient_norm.max():.2e} above tol = {tol:g}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return DescentResult(
         configurations=x.detach().cpu().numpy(),
         energies=(h / n).cpu().numpy(),
