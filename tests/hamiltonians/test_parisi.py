@@ -174,3 +174,13 @@ def test_warm_started_sweep_stays_physical():
         sweep = hm.thermodynamics(xi, np.geomspace(5.0, 40.0, 6), ansatz="full", n_grid=100)
     assert np.all(np.isfinite(sweep["entropy"]))
     assert np.all(sweep["energy"] > E0) and np.all(np.diff(sweep["energy"]) < 0)
+
+
+@pytest.mark.parametrize(("activation", "weight_var"), [("tanh", 1.0), ("relu", 2.0)])
+def test_tabulated_kernel_at_negative_overlaps(activation, weight_var):
+    # sampled overlaps can be negative; the table covers [0, 1] and must defer to the recursion
+    cov = hm.covariance(activation, 2, weight_var=weight_var, bias_var=0.1)
+    q = np.array([-0.9, -0.3, 0.0, 0.4])
+    for name in ("xi", "dxi", "d2xi"):
+        np.testing.assert_allclose(getattr(cov.table, name)(q), getattr(cov, name)(q), atol=1e-10)
+    assert cov.table.xi(-0.3) != 0.0

@@ -326,3 +326,23 @@ def test_cuda_matches_the_cpu_networks_and_runs():
     assert np.all(np.isfinite(res.energies)) and res.configurations.shape == (2, 2, 2, 20)
     descent = hm.minimize_energy(gpu, x, max_iter=50)
     assert np.all(np.isfinite(descent.energies))
+
+
+def test_hidden_features_give_the_output_and_the_finite_width_kernel():
+    net = hm.random_mlp(12, 2, 256, "tanh", 1.3, 0.2, n_networks=3, seed=21)
+    x = np.random.default_rng(22).standard_normal((3, 5, 12))
+    features = hm.hidden_features(net, x)
+    assert features.shape == (3, 5, 256)
+    read_out = torch.baddbmm(net.biases[-1][:, None, :], features, net.weights[-1])[..., 0]
+    torch.testing.assert_close(np.sqrt(12) * read_out, hm.mlp_energy(net, x))
+    with pytest.raises(ValueError, match="depth"):
+        hm.hidden_features(hm.random_mlp(12, 0, 8, "tanh", seed=1), x)
+
+
+def test_to_changes_dtype_and_keeps_the_weights():
+    net = hm.random_mlp(10, 1, 32, "sin", n_networks=2, seed=5, dtype=torch.float32)
+    double = net.to(dtype=torch.float64)
+    assert double.dtype == torch.float64 and double.weights[0].shape == net.weights[0].shape
+    torch.testing.assert_close(double.weights[0].float(), net.weights[0])
+    with pytest.raises(ValueError, match="dtype"):
+        net.to(dtype=torch.int32)

@@ -284,20 +284,34 @@ class TabulatedCovariance:
 
     @staticmethod
     def _t(q):
-        return np.sqrt(np.clip(1.0 - np.asarray(q, dtype=float), 0.0, 1.0))
+        return np.sqrt(np.clip(1.0 - np.asarray(q, dtype=float), 0.0, None))
+
+    def _evaluate(self, q, tabulated, exact):
+        """The table on 0 ≤ q ≤ 1 and the source's exact recursion for q < 0 (rarely needed:
+        the solvers use q ≥ 0 only; sampled overlaps can be negative)."""
+        q = np.asarray(q, dtype=float)
+        out = np.asarray(tabulated(q), dtype=float)
+        negative = q < 0
+        if np.any(negative):
+            out = np.array(out, copy=True)
+            out[negative] = exact(q[negative])
+        return out
 
     def xi(self, q):
-        return self._xi(self._t(q))
+        return self._evaluate(q, lambda v: self._xi(self._t(v)), self.source.xi)
 
     def dxi(self, q):
-        return self._dxi(self._t(q))
+        return self._evaluate(q, lambda v: self._dxi(self._t(v)), self.source.dxi)
 
     def d2xi(self, q):
-        t = self._t(q)
-        if not self._singular:
-            return self._d2xi(t)
-        with np.errstate(divide="ignore"):
-            return self._d2xi(t) / t
+        def tabulated(v):
+            t = self._t(v)
+            if not self._singular:
+                return self._d2xi(t)
+            with np.errstate(divide="ignore"):
+                return self._d2xi(t) / t
+
+        return self._evaluate(q, tabulated, self.source.d2xi)
 
     def d3xi(self, q):
         return self.source.d3xi(q)

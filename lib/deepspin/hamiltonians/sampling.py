@@ -36,6 +36,7 @@ __all__ = [
     "DescentResult",
     "RandomMLP",
     "TemperingResult",
+    "hidden_features",
     "minimize_energy",
     "mlp_energy",
     "parallel_tempering",
@@ -106,12 +107,14 @@ class RandomMLP:
     def dtype(self) -> torch.dtype:
         return self.weights[0].dtype
 
-    def to(self, device) -> RandomMLP:
-        """The same networks on ``device``."""
+    def to(self, device=None, dtype=None) -> RandomMLP:
+        """The same networks on ``device`` and/or in ``dtype`` (e.g. float64 for descents)."""
+        if dtype is not None and dtype not in _DTYPES:
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
         return RandomMLP(
             self.activation, self.n_input, self.depth, self.width, self.weight_var,
-            self.bias_var, tuple(w.to(device) for w in self.weights),
-            tuple(b.to(device) for b in self.biases),
+            self.bias_var, tuple(w.to(device=device, dtype=dtype) for w in self.weights),
+            tuple(b.to(device=device, dtype=dtype) for b in self.biases),
         )  # fmt: skip
 
 
@@ -166,6 +169,40 @@ def random_mlp(n_input, depth, width, activation, weight_var=1.0, bias_var=0.0, 
                      tuple(weights), tuple(biases))  # fmt: skip
 
 
+def _as_inputs(net, x):
+    x = torch.as_tensor(x, dtype=net.dtype, device=net.device)
+    if x.ndim == 2:
+        x = x.expand(net.n_networks, *x.shape)
+    if x.ndim != 3 or x.shape[0] != net.n_networks or x.shape[2] != net.n_input:
+        raise ValueError(
+            f"x must have shape (n_networks={net.n_networks}, B, n_input={net.n_input}) or "
+            f"(B, n_input), got {tuple(x.shape)}"
+        )
+    return x
+
+
+def _hidden(net, x):
+    """φ(z_L) of the last hidden layer (x itself at depth 0)."""
+    phi = _TORCH_ACTIVATIONS[net.activation]
+    h = x
+    for w, b in zip(net.weights[:-1], net.biases[:-1], strict=True):
+        h = phi(torch.baddbmm(b[:, None, :], h, w))
+    return h
+
+
+def hidden_features(net, x):
+    """The last hidden layer ``φ(z_L(x))`` of every network, shape ``(n_networks, B, width)``.
+
+    Its Gram matrix ``C_b + C_W φ(z_L(x))·φ(z_L(x'))/N_L`` is the network's own output
+    covariance given its hidden weights, which the NNGP kernel ``K_{L+1}(q)`` approximates
+    at large width (chapter ``wh_sampling``, eq. width-identity). ``x`` as in
+    :func:`mlp_energy`; depth ≥ 1.
+    """
+    if net.depth == 0:
+        raise ValueError("hidden_features needs depth >= 1 (a depth-0 network has no hidden layer)")
+    return _hidden(net, _as_inputs(net, x))
+
+
 def mlp_energy(net, x):
     """``H(x) = √N₀ f(x)`` for every network and input: one batched matmul per layer.
 
@@ -179,22 +216,9 @@ def mlp_energy(net, x):
     -------
     tensor ``(n_networks, B)`` on ``net.device``; differentiable in ``x``.
     """
-    x = torch.as_tensor(x, dtype=net.dtype, device=net.device)
-    if x.ndim == 2:
-        x = x.expand(net.n_networks, *x.shape)
-    if x.ndim != 3 or x.shape[0] != net.n_networks or x.shape[2] != net.n_input:
-        raise ValueError(
-            f"x must have shape (n_networks={net.n_networks}, B, n_input={net.n_input}) or "
-            f"(B, n_input), got {tuple(x.shape)}"
-        )
-    phi = _TORCH_ACTIVATIONS[net.activation]
-    h = x
-    last = len(net.weights) - 1
-    for layer, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-        h = torch.baddbmm(b[:, None, :], h, w)
-        if layer < last:
-            h = phi(h)
-    return math.sqrt(net.n_input) * h[..., 0]
+    h = _hidden(net, _as_inputs(net, x))
+    out = torch.baddbmm(net.biases[-1][:, None, :], h, net.weights[-1])
+    return math.sqrt(net.n_input) * out[..., 0]
 
 
 # --- parallel tempering ---------------------------------------------------------------------
@@ -475,6 +499,9 @@ class DescentResult:
 
 def minimize_energy(net, x0, max_iter=2000, tol=1e-6, progress=False):
     """Projected gradient descent on the sphere ``|x|² = N₀`` to a local minimum of H.
+
+    Use float64 networks (``net.to(dtype=torch.float64)``): in float32 the energy
+    comparisons of the step rule stall above ``tol`` near a minimum (it then warns).
 
     Each replica steps ``x' = √N₀ (x − η ∇_⊥H)/|x − η ∇_⊥H|`` along the Riemannian
     gradient ``∇_⊥H = ∇H − (∇H·x/N₀) x`` (torch autograd) with its own step η: a step that
