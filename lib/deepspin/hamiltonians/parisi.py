@@ -429,13 +429,14 @@ def _solve_full(beta, fast, n_grid, initial, maxiter, rs, one):
     m = (np.arange(n_grid) + 0.5) / n_grid
     starts = [np.asarray(initial, dtype=float)] if initial is not None else []
     starts += _starts_for_full(beta, m, rs, one)
-    best = None
+    best, best_rank = None, np.inf
     for q_start in starts:
         q, two_p, nit, residual, ok = _minimise_q(m, beta, fast, q_start, maxiter)
-        if not np.isfinite(two_p):  # a start that ran into q = 1 in floating point
-            continue
-        if best is None or two_p < best[1]:
-            best = (q, two_p, nit, residual, ok)
+        # a start that ran into q = 1 in floating point ranks last (and reports itself
+        # through its residual if every start did)
+        rank = two_p if np.isfinite(two_p) else np.inf
+        if best is None or rank < best_rank:
+            best, best_rank = (q, two_p, nit, residual, ok), rank
     q, two_p, nit, residual, ok = best
     return _package(q, m, beta, fast, two_p, "full", nit, residual, ok)
 
