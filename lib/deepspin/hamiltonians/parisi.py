@@ -187,7 +187,7 @@ def _minimise_q(m, beta, xi, q_start, maxiter):
 
 
 def _rs_roots(beta, xi):
-    """All roots of β²ξ'(q)(1 − q)² = q (eq. rs-saddle) on [0, 1), found on a grid in s."""
+    """All roots of β²ξ'(q)(1 − q)² = q (eq. spherical-rs-saddle) in [0, 1), on a grid in s."""
 
     def h(q):
         return beta**2 * xi.dxi(q) * (1.0 - q) ** 2 - q
@@ -355,8 +355,8 @@ def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=_MAX
     beta : float > 0
         Inverse temperature (in the units of ξ: E[H²] = N ξ(1)).
     ansatz : ``"RS"``, ``"1RSB"``, ``"k-RSB"`` or ``"full"``
-        RS: the lowest root of eq. (rs-saddle). 1RSB: (q₀, q₁, m) from several starts, or
-        the RS point when no breaking lowers Φ. k-RSB: k free steps, started from the
+        RS: the lowest root of eq. (spherical-rs-saddle). 1RSB: (q₀, q₁, m) from several
+        starts, or the RS point when no breaking lowers Φ. k-RSB: k free steps, started from the
         (k−1)-step solution. full: a q(x) on ``n_grid`` equally spaced values of x, or
         the 1RSB solution where that is lower (its breakpoint m is free; the grid's is not).
     k : int ≥ 1
