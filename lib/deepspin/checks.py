@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
-__all__ = ["as_generator", "check_choice", "check_int", "check_real", "kernel_seed"]
+__all__ = [
+    "as_generator",
+    "check_choice",
+    "check_int",
+    "check_real",
+    "kernel_seed",
+    "torch_generator",
+]
 
 
 def _fmt_range(low, high, low_open, high_open) -> str:
@@ -81,3 +88,16 @@ def as_generator(seed=None):
 def kernel_seed(rng) -> int:
     """An integer seed for a numba kernel, drawn from ``rng`` (see :func:`as_generator`)."""
     return int(as_generator(rng).integers(0, 2**31 - 1))
+
+
+def torch_generator(rng, device="cpu"):
+    """A ``torch.Generator`` on ``device`` seeded from ``rng`` (see :func:`as_generator`).
+
+    Torch code draws its own streams from the caller's numpy stream, so one ``seed``
+    reproduces a whole run; torch is imported here only when a torch module asks.
+    """
+    import torch
+
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(as_generator(rng).integers(0, 2**62)))
+    return gen

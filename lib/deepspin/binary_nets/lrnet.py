@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from deepspin.binary_nets import fused
 from deepspin.binary_nets.evaluate import count_correct
-from deepspin.checks import as_generator, check_choice, check_int, check_real
+from deepspin.checks import as_generator, check_choice, check_int, check_real, torch_generator
 
 __all__ = [
     "LEAKY_SLOPE",
@@ -103,18 +103,12 @@ def unflatten_weights(flat, widths: Sequence[int]):
     ]
 
 
-def _torch_generator(rng: np.random.Generator, device) -> torch.Generator:
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(rng.integers(0, 2**62)))
-    return gen
-
-
 def init_fields(widths, n_networks=1, scale=0.1, seed=None, device="cpu", dtype=torch.float32):
     """Initial fields θ ~ N(0, scale²) for an ensemble: a list of ``(E, out, in)`` tensors."""
     widths = check_widths(widths)
     n_networks = check_int("n_networks", n_networks, 1)
     scale = check_real("scale", scale, 0.0)
-    gen = _torch_generator(as_generator(seed), "cpu")
+    gen = torch_generator(seed)
     layers = [
         scale * torch.randn((n_networks, b, a), generator=gen, dtype=dtype)
         for a, b in pairwise(widths)
@@ -399,8 +393,8 @@ def train_ensemble(
         initial_fields = init_fields(widths, n_networks, init_scale, rng, device)
     _check_initial_fields(initial_fields, widths, n_networks)
     initial = [f.detach().clone().to(device) for f in initial_fields]
-    noise_gen = _torch_generator(rng, device)
-    eval_gen = _torch_generator(rng, device)
+    noise_gen = torch_generator(rng, device)
+    eval_gen = torch_generator(rng, device)
     minibatches = _minibatches(np.random.default_rng(rng.integers(0, 2**63)), n_train, batch_size)
     shapes = [(n_networks, batch_size, w) for w in widths[1:]]
     if backend == "torch":

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepspin.checks import as_generator, check_choice, check_int, check_real
+from deepspin.checks import as_generator, check_choice, check_int, check_real, torch_generator
 
 __all__ = [
     "DescentResult",
@@ -57,12 +57,6 @@ _DTYPES = (torch.float32, torch.float64)
 # log ε is kept in this range: above ε ≈ 10 a proposal already lands almost on the great
 # sphere orthogonal to x, so a larger ε buys nothing at high temperature
 _LOG_STEP_RANGE = (math.log(1e-6), math.log(10.0))
-
-
-def _torch_generator(rng: np.random.Generator, device) -> torch.Generator:
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(rng.integers(0, 2**62)))
-    return gen
 
 
 def _check_activation(activation):
@@ -157,7 +151,7 @@ def random_mlp(n_input, depth, width, activation, weight_var=1.0, bias_var=0.0, 
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     device = torch.device(device)
-    gen = _torch_generator(as_generator(seed), "cpu")
+    gen = torch_generator(seed)
     sizes = [n_input, *[width] * depth, 1]
     weights, biases = [], []
     for fan_in, fan_out in pairwise(sizes):
@@ -371,7 +365,7 @@ def parallel_tempering(net, betas, n_copies=2, n_sweeps=2000, n_burn=1000, seed=
         net = net.to(device)
     device, dtype = net.device, net.dtype
     rng = as_generator(seed)
-    gen = _torch_generator(rng, device)
+    gen = torch_generator(rng, device)
     n_net, n, n_temps = net.n_networks, net.n_input, betas.size
     shape = (n_net, n_copies, n_temps)
 
