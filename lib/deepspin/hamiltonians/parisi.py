@@ -121,17 +121,11 @@ def _steps_terms(q, m, mm, dm, beta, xi):
 
 
 def _from_increments(t):
-    """Ordered levels ``q_j = 1 − exp(−Σ_{i≤j} t_i)`` (t ≥ 0 keeps them in [0, 1)) and dq_j/ds_j."""
-    s = np.cumsum(t)
-    return -np.expm1(-s), np.exp(-s)
+    """Ordered levels ``q_j = 1 − exp(−s_j)``, ``s_j = min(Σ_{i≤j} t_i, _S_MAX)``, and dq_j/ds_j.
 
-
-def _capped_levels(t):
-    """:func:`_from_increments` with s capped at ``_S_MAX``, so that no level reaches q = 1.
-
-    The bounds keep each increment below ``_S_MAX`` but not their sum; a line search that
-    pushes the top levels to 1 − q below machine precision made the functional infinite.
-    Beyond the cap the levels are flat (zero derivative).
+    t ≥ 0 keeps them in [0, 1). The bounds keep each increment below ``_S_MAX`` but not
+    their sum; the cap stops a line search from pushing levels to q = 1 in floating point
+    (an infinite functional). Beyond the cap the levels are flat (zero derivative).
     """
     s = np.cumsum(t)
     inside = s < _S_MAX
@@ -162,12 +156,10 @@ def _minimise_q(m, beta, xi, q_start, maxiter):
     t0 = _to_increments(q_start)
 
     def fun(t):
-        q, dq_ds = _capped_levels(t)
-        # a start in which 1 − q underflows gives an infinite value; _solve_full discards it
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value, grad_q = _steps_functional(q, m, beta, xi)
-            # ∂/∂t_i = Σ_{j ≥ i} ∂/∂s_j
-            return value, np.cumsum((grad_q * dq_ds)[::-1])[::-1]
+        q, dq_ds = _from_increments(t)
+        value, grad_q = _steps_functional(q, m, beta, xi)
+        # ∂/∂t_i = Σ_{j ≥ i} ∂/∂s_j
+        return value, np.cumsum((grad_q * dq_ds)[::-1])[::-1]
 
     bounds = [(0.0, _S_MAX)] * t0.size
     res = minimize(
@@ -178,7 +170,7 @@ def _minimise_q(m, beta, xi, q_start, maxiter):
         bounds=bounds,
         options={"maxiter": maxiter, "maxcor": 30, "ftol": 0.0, "gtol": _GTOL},
     )
-    q, _ = _capped_levels(res.x)
+    q, _ = _from_increments(res.x)
     residual = _projected(res, 0.0, _S_MAX)
     # L-BFGS-B reports a failed line search once the functional is flat to round-off
     # (a marginal replicon makes it very flat), so a small projected gradient also counts
@@ -432,8 +424,8 @@ def _solve_full(beta, fast, n_grid, initial, maxiter, rs, one):
     best, best_rank = None, np.inf
     for q_start in starts:
         q, two_p, nit, residual, ok = _minimise_q(m, beta, fast, q_start, maxiter)
-        # a start that ran into q = 1 in floating point ranks last (and reports itself
-        # through its residual if every start did)
+        # a non-finite value ranks last (and, if every start gave one, reports itself
+        # through its residual); the cap in _from_increments keeps q = 1 out of reach
         rank = two_p if np.isfinite(two_p) else np.inf
         if best is None or rank < best_rank:
             best, best_rank = (q, two_p, nit, residual, ok), rank
