@@ -67,6 +67,7 @@ __all__ = [
     "RSProfile",
     "free_entropy",
     "free_entropy_gradient",
+    "freezing_by_depth",
     "generalisation_error",
     "growth_rates",
     "onsets",
@@ -528,6 +529,33 @@ def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
     return out
 
 
+def _onset_rate(L, scenario, closure):
+    """``rate(alpha, layer) = λ_layer(α) − 1`` with the RS solution at α, solved by
+    continuation from the largest α solved so far below it (the solutions are cached)."""
+    rule = _CLOSURE_RULES[closure]
+    cache = {}
+
+    def rate(alpha, layer):
+        if alpha not in cache:
+            below = [a for a in cache if a < alpha]
+            start = cache[max(below)] if below else None
+            result = solve_rs(alpha, L, scenario, closure, initial=start, warn=False)
+            if not result.converged and start is not None:
+                result = solve_rs(alpha, L, scenario, closure, warn=False)
+            cache[alpha] = result.value
+        return rule.drive(alpha, cache[alpha].q)[layer] - 1.0
+
+    return rate
+
+
+def _root_above(rate, layer, low, xtol):
+    """The first root of ``rate(·, layer)`` above ``low`` (rate < 0 at low), by doubling."""
+    high = 2.0 * low
+    while rate(high, layer) <= 0.0:
+        low, high = high, 2.0 * high
+    return brentq(rate, low, high, args=(layer,), xtol=xtol * low, rtol=1e-12)
+
+
 def onsets(L, scenario="random", n_layers=None, closure="symmetric", xtol=1e-10):
     """Onsets α_g(k) of the k-th layer from a boundary, k = 1 … n_layers.
 
@@ -544,33 +572,53 @@ def onsets(L, scenario="random", n_layers=None, closure="symmetric", xtol=1e-10)
     L = check_int("L", L, 2)
     scenario = check_choice("scenario", scenario, SCENARIOS)
     closure = check_choice("closure", closure, CLOSURES)
+    xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
     most = L // 2 if closure == "symmetric" else L - 1
     n_layers = most if n_layers is None else check_int("n_layers", n_layers, 1, most)
-    rule = _CLOSURE_RULES[closure]
-    cache = {}
-
-    def layer_index(k):
-        return k if closure == "symmetric" else L - k
-
-    def rate(alpha, k):
-        if alpha not in cache:
-            # continuation from the largest α solved so far below this one
-            below = [a for a in cache if a < alpha]
-            start = cache[max(below)] if below else None
-            result = solve_rs(alpha, L, scenario, closure, initial=start, warn=False)
-            if not result.converged and start is not None:
-                result = solve_rs(alpha, L, scenario, closure, warn=False)
-            cache[alpha] = result.value
-        return rule.drive(alpha, cache[alpha].q)[layer_index(k)] - 1.0
-
+    rate = _onset_rate(L, scenario, closure)
     found = []
     for k in range(1, n_layers + 1):
+        layer = k if closure == "symmetric" else L - k
         low = found[-1] * (1.0 - 1e-6) if found else 0.1  # the layer before still liquid
-        high = 2.0 * low
-        while rate(high, k) <= 0.0:
-            low, high = high, 2.0 * high
-        found.append(brentq(rate, low, high, args=(k,), xtol=xtol * low, rtol=1e-12))
+        found.append(_root_above(rate, layer, low, xtol))
     return np.array(found)
+
+
+def freezing_by_depth(max_depth, scenario="random", xtol=1e-10):
+    """α at which a network of depth L freezes right through, L = 2 … max_depth
+    (symmetric closure), with the one-sided onsets α_g(k) it is built from.
+
+    Liquid layers are exact zeros of eq. (rs-saddle), so a front's profile depends only
+    on its own frozen layers, and two fronts separated by a liquid layer do not interact.
+    An odd network, L = 2m + 1, therefore freezes right through at the one-sided onset
+    α_g(m); an even one, L = 2m, when the centre layer, driven by both fronts, reaches
+    ``λ_m = 2 α(2/π)² q_{m−1}² = 1``, i.e. where one front alone drives layer m at
+    λ = ½. Both are roots on a single network of depth ``2⌈max_depth/2⌉ + 2``, whose fronts
+    never meet.
+
+    Returns
+    -------
+    dict
+        ``depth`` (L = 2 … max_depth), ``alpha`` (the α that freezes depth L right
+        through), ``onsets`` (α_g(k), k = 1 … ⌈max_depth/2⌉).
+    """
+    max_depth = check_int("max_depth", max_depth, 2)
+    scenario = check_choice("scenario", scenario, SCENARIOS)
+    xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
+    n_front = (max_depth + 1) // 2
+    rate = _onset_rate(2 * n_front + 2, scenario, "symmetric")
+
+    def half_rate(alpha, layer):
+        return rate(alpha, layer) + 0.5
+
+    onset, half = [], []
+    for k in range(1, n_front + 1):
+        low = onset[-1] * (1.0 + 1e-9) if onset else 0.1
+        onset.append(_root_above(rate, k, low, xtol))
+        half.append(brentq(half_rate, low, onset[-1], args=(k,), xtol=xtol * low, rtol=1e-12))
+    depth = np.arange(2, max_depth + 1)
+    alpha = np.array([half[L // 2 - 1] if L % 2 == 0 else onset[L // 2 - 1] for L in depth])
+    return {"depth": depth, "alpha": alpha, "onsets": np.array(onset)}
 
 
 def generalisation_error(Q):

@@ -1,0 +1,369 @@
+"""Uniform bulk of a deep network: frozen fixed points, their stability, and where fronts stop.
+
+Chapter ``yoshino_rs``, section "Does the liquid centre survive?". Far from both
+boundaries a deep network's RS saddle point can be uniform, ``q_l = q``, ``Q_l = Q``,
+``q̂_l = q̂`` for every layer. Random data, n → 0.
+
+Symmetric closure (eq. rs-saddle with every layer alike): ``q̂ = 2 Q q F(q²Q)``,
+``q = I(q̂)`` and ``Q/(1−Q)² = α q² F(q²Q)``. Read backwards it gives α as an explicit
+function of q (eq. bulk-alpha): ``q̂ = I⁻¹(q)``; Q solves ``2 Q q F(q²Q) = q̂``;
+``α(q) = Q / [(1−Q)² q² F(q²Q)]``. Near the liquid ``q̂ ≈ 2α(2/π)² q³`` is cubic in q, so
+the liquid is stable in the bulk at every α and a frozen bulk appears only where α(q)
+has its minimum, ``α_b = min_q α(q)``: discontinuously, as a saddle-node pair — an
+unstable lower branch q₋ and a stable upper branch q₊.
+
+Exact-node closure (eq. rs-node-saddle with every layer alike): ``C = Q q``,
+``q = q(q̂, C)``, ``q̂ = Q P(q̂, C)``, ``Q/(1−Q)² = α q P(q̂, C)``; parametrised by C, q̂
+solves ``q̂ q(q̂, C) = C P(q̂, C)`` and α follows from the bond equation.
+
+The free entropy per layer of a uniform state, relative to the liquid (whose layers
+contribute ``ln 2 + ln ½ = 0``), is ``bond(Q)/(2α) + ½ q̂ (q − 1) + spin(q̂) + gap(q²Q)``
+(symmetric) or ``bond(Q)/(2α) + ½ q̂ (q − 1) + Ψ(q̂, C)`` (exact node).
+
+Stability is read from the saddle-point map T of the closure linearised at the uniform
+state: for a perturbation ``∝ μ^l`` its symbol ``M(μ) = Σ_j (∂T_l/∂x_{l+j}) μ^j``. On the
+unit circle (μ = e^{ik}) the eigenvalues of M are the multipliers of the map's Fourier
+modes (one equals 1 at k = 0 exactly at the saddle-node); for real 0 < μ < 1 a root of
+``det(M(μ) − 1) = 0`` is a spatial decay rate: a perturbation of the uniform state (a
+boundary, a front) heals as μ^l.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq, minimize_scalar
+
+from deepspin.checks import check_choice, check_int, check_real
+from deepspin.deep_perceptron.exact_node import node_functions, node_saddle_map
+from deepspin.deep_perceptron.kernels import bond_term, force, gap_term, spin_overlap, spin_term
+from deepspin.deep_perceptron.rs import CLOSURES, saddle_map
+from deepspin.results import SolverResult, warn_if_not_converged
+
+__all__ = [
+    "BulkState",
+    "bulk_branches",
+    "bulk_curve",
+    "bulk_free_entropy",
+    "bulk_spinodal",
+    "bulk_state",
+    "bulk_symbol",
+    "geometric_limit",
+    "healing_factor",
+]
+
+_Q_TOP = 1.0 - 1e-13  # largest bond overlap tried: Q → 1 is the end of the branch
+_FD = 1e-7
+
+
+@dataclass(frozen=True)
+class BulkState:
+    """A uniform saddle point of the bulk (every layer alike).
+
+    Attributes
+    ----------
+    alpha : float
+        Constraints per weight at which it solves the bulk equations (``inf`` where the
+        parameter admits no solution with Q < 1).
+    q, Q, qhat : float
+        Spin overlap, bond overlap and conjugate field of every layer.
+    closure : str
+        "symmetric" or "exact-node".
+    """
+
+    alpha: float
+    q: float
+    Q: float
+    qhat: float
+    closure: str
+
+
+def _invert_spin_overlap(q):
+    """q̂ with ``∫Dy tanh²(√q̂ y) = q`` (random scenario)."""
+    high = 1.0
+    while spin_overlap(high) < q:
+        high *= 2.0
+    return brentq(lambda x: float(spin_overlap(x)) - q, 0.0, high, xtol=1e-15, rtol=4e-15)
+
+
+def _symmetric_state(q):
+    qhat = _invert_spin_overlap(q)
+
+    def mismatch(Q):
+        return 2.0 * Q * q * float(force(q * q * Q)) - qhat
+
+    if mismatch(_Q_TOP) < 0.0:
+        return BulkState(np.inf, q, 1.0, qhat, "symmetric")
+    Q = brentq(mismatch, 0.0, _Q_TOP, xtol=1e-15, rtol=4e-15)
+    alpha = Q / ((1.0 - Q) ** 2 * q * q * float(force(q * q * Q)))
+    return BulkState(float(alpha), q, float(Q), qhat, "symmetric")
+
+
+def _node_state(C):
+    def mismatch(qhat):
+        q, P, _ = node_functions(qhat, C)
+        return float(qhat * q - C * P)
+
+    high = 1.0
+    while mismatch(high) < 0.0:
+        high *= 2.0
+    qhat = brentq(mismatch, 0.0, high, xtol=1e-15, rtol=4e-15)
+    q, P, _ = (float(v) for v in node_functions(qhat, C))
+    Q = C / q
+    if Q >= 1.0:
+        return BulkState(np.inf, q, 1.0, qhat, "exact-node")
+    return BulkState(float(Q / ((1.0 - Q) ** 2 * q * P)), q, float(Q), float(qhat), "exact-node")
+
+
+def bulk_state(parameter, closure="symmetric"):
+    """The uniform bulk saddle point with a given order parameter, and the α it needs.
+
+    Parameters
+    ----------
+    parameter : float in (0, 1)
+        The spin overlap q (symmetric closure, eq. bulk-alpha) or the field overlap
+        ``C = Q q`` (exact-node closure).
+    closure : {"symmetric", "exact-node"}
+
+    Returns
+    -------
+    BulkState
+        ``alpha`` is ``inf`` where no uniform solution with Q < 1 has this parameter.
+    """
+    closure = check_choice("closure", closure, CLOSURES)
+    parameter = check_real("parameter", parameter, 0.0, 1.0, low_open=True, high_open=True)
+    return _symmetric_state(parameter) if closure == "symmetric" else _node_state(parameter)
+
+
+def bulk_curve(parameters, closure="symmetric"):
+    """:func:`bulk_state` over an array of parameters: dict of arrays alpha, q, Q, qhat."""
+    closure = check_choice("closure", closure, CLOSURES)
+    parameters = np.asarray(parameters, dtype=float).ravel()
+    if parameters.size == 0 or np.any(~((parameters > 0) & (parameters < 1))):
+        raise ValueError(f"parameters must be a non-empty array in (0, 1), got {parameters!r}")
+    states = [bulk_state(p, closure) for p in parameters]
+    return {k: np.array([getattr(s, k) for s in states]) for k in ("alpha", "q", "Q", "qhat")}
+
+
+def _log_alpha(parameter, closure):
+    alpha = bulk_state(parameter, closure).alpha
+    return np.log(alpha) if np.isfinite(alpha) else 1e3
+
+
+def _bracket(closure, n=128):
+    """A coarse scan of ln α(parameter): the grid point of the minimum and its neighbours."""
+    # the symmetric branch ends (Q → 1) below q = 0.2; the exact-node one spans C ∈ (0, 1)
+    top = 0.25 if closure == "symmetric" else 1.0
+    grid = np.linspace(0.0, top, n + 1)[1:-1]
+    values = np.array([_log_alpha(p, closure) for p in grid])
+    i = int(np.argmin(values))
+    if values[i] >= 1e3:
+        return None  # no parameter admits a uniform solution with Q < 1
+    low = grid[max(i - 1, 0)] if i > 0 else grid[0] / 2
+    high = grid[min(i + 1, grid.size - 1)]
+    return low, high, grid, values
+
+
+def bulk_spinodal(closure="symmetric", xtol=1e-10):
+    """The α at which a frozen uniform bulk first exists: ``α_b = min α(parameter)``.
+
+    Below α_b the only uniform bulk is the liquid; at α_b a stable and an unstable
+    frozen branch are born together (a saddle-node), so the bulk can only freeze
+    discontinuously. Found by a coarse scan of ``ln α`` and Brent's bounded minimisation.
+
+    Returns
+    -------
+    SolverResult
+        ``value`` is the :class:`BulkState` at the fold; ``residual`` is the width of the
+        final bracket of the parameter (``converged`` when it is below ``xtol``). In the
+        exact-node closure no parameter admits a uniform frozen state with Q < 1 (the
+        node's overlap stays below its field's, q < C, so Q = C/q > 1): ``value`` is
+        ``None`` and ``info["reason"]`` says so.
+    """
+    closure = check_choice("closure", closure, CLOSURES)
+    xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
+    bracket = _bracket(closure)
+    if bracket is None:
+        reason = "no uniform frozen bulk with Q < 1 on the scanned parameters"
+        return SolverResult(None, True, 0, 0.0, info={"reason": reason})
+    low, high, _, _ = bracket
+    found = minimize_scalar(
+        _log_alpha,
+        bounds=(low, high),
+        args=(closure,),
+        method="bounded",
+        options=dict(xatol=xtol, maxiter=500),
+    )
+    width = abs(high - low) if not found.success else xtol * 0.5
+    result = SolverResult(
+        bulk_state(float(found.x), closure),
+        bool(found.success and width <= xtol),
+        int(found.nit),
+        float(width),
+    )
+    return warn_if_not_converged(result, f"bulk_spinodal(closure={closure!r})")
+
+
+def bulk_branches(alpha, closure="symmetric"):
+    """The two frozen uniform bulks at α > α_b: (lower, upper), or ``None`` below α_b.
+
+    The lower branch (smaller overlaps) is the unstable partner of the saddle-node, the
+    upper one the stable frozen bulk. Each is the root of ``ln α(parameter) = ln α`` on
+    its side of the fold, bracketed on the scan of :func:`bulk_spinodal`.
+    """
+    closure = check_choice("closure", closure, CLOSURES)
+    alpha = check_real("alpha", alpha, 0.0, low_open=True)
+    fold = bulk_spinodal(closure).value
+    if fold is None or alpha <= fold.alpha:
+        return None
+    fold_parameter = fold.q if closure == "symmetric" else fold.Q * fold.q
+    _, _, grid, values = _bracket(closure)
+    target = np.log(alpha)
+
+    def gap(p):
+        return _log_alpha(p, closure) - target
+
+    below = grid[(grid < fold_parameter) & (values > target)]
+    above = grid[(grid > fold_parameter) & (values > target)]
+    if below.size == 0 or above.size == 0:
+        raise ValueError(
+            f"alpha must lie inside the scanned range of the bulk branches, got {alpha!r}"
+        )
+    lower = brentq(gap, below[-1], fold_parameter, xtol=1e-14)
+    upper = brentq(gap, fold_parameter, above[0], xtol=1e-14)
+    return bulk_state(lower, closure), bulk_state(upper, closure)
+
+
+def bulk_free_entropy(state):
+    """Free entropy per layer of a uniform state, relative to the liquid (eq. bulk-entropy)."""
+    if not isinstance(state, BulkState):
+        raise ValueError(f"state must be a BulkState, got {type(state).__name__}")
+    if not np.isfinite(state.alpha):
+        raise ValueError("state must have a finite alpha (a uniform solution with Q < 1)")
+    bonds = float(bond_term(state.Q)) / (2.0 * state.alpha)
+    spins = 0.5 * state.qhat * (state.q - 1.0)
+    if state.closure == "symmetric":
+        rest = float(spin_term(state.qhat)) + float(gap_term(state.q**2 * state.Q))
+    else:
+        rest = float(node_functions(state.qhat, state.Q * state.q)[2])
+    return bonds + spins + rest
+
+
+def _chain(state, L):
+    q = np.full(L + 1, state.q)
+    Q = np.full(L, state.Q)
+    qhat = np.full(L + 1, state.qhat)
+    return q, Q, qhat
+
+
+def _flat(state, q, Q, qhat):
+    parts = [q[1:-1], Q] if state.closure == "symmetric" else [q[1:-1], Q, qhat[1:-1]]
+    return np.concatenate(parts)
+
+
+def _apply(state, x, L):
+    n = L - 1
+    q = np.full(L + 1, state.q)
+    q[1:-1] = x[:n]
+    Q = x[n : n + L]
+    if state.closure == "symmetric":
+        qn, Qn, qhn = saddle_map(state.alpha, q, Q)
+        return _flat(state, qn, Qn, qhn)
+    qhat = np.full(L + 1, state.qhat)
+    qhat[1:-1] = x[n + L :]
+    return _flat(state, *node_saddle_map(state.alpha, q, Q, qhat))
+
+
+def bulk_symbol(state, mu, L=12):
+    """Symbol ``M(μ)`` of the closure's saddle-point map linearised at a uniform state.
+
+    The map is linearised by central differences on a chain of ``L`` layers whose ends
+    are held at the uniform state, and ``M(μ)_{ab} = Σ_j ∂T_a(c)/∂x_b(c + j) μ^j`` is read
+    off the middle layer c (a: spin overlap, bond overlap and, in the exact-node closure,
+    conjugate field). ``μ`` may be complex.
+
+    Returns
+    -------
+    ndarray (k, k), complex
+        k = 2 (symmetric) or 3 (exact node) variables per layer.
+    """
+    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
+        raise ValueError("state must be a BulkState with a finite alpha")
+    L = check_int("L", L, 8, 200)
+    mu = complex(mu)
+    if not np.isfinite(mu) or mu == 0:
+        raise ValueError(f"mu must be a finite nonzero complex number, got {mu!r}")
+    x0 = _flat(state, *_chain(state, L))
+    kinds = 2 if state.closure == "symmetric" else 3
+    n = L - 1
+    offsets = [0, n, n + L][:kinds]
+    centre = L // 2
+    jac = np.empty((x0.size, x0.size))
+    for i in range(x0.size):
+        step = _FD * max(1.0, abs(x0[i]))
+        up, down = x0.copy(), x0.copy()
+        up[i] += step
+        down[i] -= step
+        jac[:, i] = (_apply(state, up, L) - _apply(state, down, L)) / (2.0 * step)
+    symbol = np.zeros((kinds, kinds), dtype=complex)
+    for a in range(kinds):
+        row = offsets[a] + centre - 1
+        for b in range(kinds):
+            for j in range(-3, 4):
+                col = offsets[b] + centre - 1 + j
+                if offsets[b] <= col < offsets[b] + (L if b == 1 else n):
+                    symbol[a, b] += jac[row, col] * mu**j
+    return symbol
+
+
+def healing_factor(state, L=12):
+    """Spatial decay factor μ ∈ (0, 1) of perturbations of a uniform state.
+
+    The largest real root below 1 of ``det(M(μ) − 1) = 0``: a perturbation of the
+    bulk decays (or, read the other way, grows) by μ per layer. ``nan`` if there is none
+    (the uniform state does not heal monotonically).
+    """
+    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
+        raise ValueError("state must be a BulkState with a finite alpha")
+
+    def det(mu):
+        symbol = bulk_symbol(state, mu, L)
+        return float(np.real(np.linalg.det(symbol - np.eye(symbol.shape[0]))))
+
+    grid = np.linspace(0.02, 0.999, 60)
+    values = np.array([det(m) for m in grid])
+    crossings = np.flatnonzero(np.sign(values[:-1]) != np.sign(values[1:]))
+    if crossings.size == 0:
+        return float("nan")
+    i = crossings[-1]
+    return float(brentq(det, grid[i], grid[i + 1], xtol=1e-12))
+
+
+def geometric_limit(sequence, n_last=4, tol=1e-3):
+    """Limit of a sequence that converges geometrically, from its last ``n_last`` terms.
+
+    Fits ``a_l = a_∞ − A ρ^l`` by Aitken's Δ² on consecutive triples and returns the
+    mean of the last estimates with their spread, and the mean ratio ρ of successive
+    increments. Used for the limit α_∞ of the onsets α_g(l).
+
+    Returns
+    -------
+    SolverResult
+        ``value = {"limit", "ratio"}``; ``residual`` is the spread of the Aitken
+        estimates relative to the limit, and ``converged`` says it is below ``tol``.
+    """
+    a = np.asarray(sequence, dtype=float).ravel()
+    if a.size < 3 or not np.all(np.isfinite(a)):
+        raise ValueError(f"sequence must hold at least 3 finite numbers, got {a!r}")
+    n_last = check_int("n_last", n_last, 3, a.size)
+    tol = check_real("tol", tol, 0.0, low_open=True)
+    d = np.diff(a)
+    tail = slice(a.size - n_last, None)
+    d1, d2 = d[:-1][-(n_last - 2) :], d[1:][-(n_last - 2) :]
+    estimates = a[tail][2:] - d2**2 / (d2 - d1)
+    limit = float(np.mean(estimates))
+    spread = float(np.ptp(estimates) / abs(limit)) if estimates.size > 1 else 0.0
+    ratio = float(np.mean(d2 / d1))
+    result = SolverResult({"limit": limit, "ratio": ratio}, spread <= tol, 1, spread)
+    return warn_if_not_converged(result, "geometric_limit")

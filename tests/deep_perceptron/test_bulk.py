@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from deepspin import deep_perceptron as dp
+
+
+@pytest.fixture(scope="module")
+def fold():
+    return dp.bulk_spinodal().value
+
+
+@pytest.mark.parametrize("q", [0.03, 0.065, 0.11])
+def test_bulk_state_is_a_fixed_point_of_the_layer_map(q):
+    # eq. (bulk-alpha) read backwards, checked forwards by the full saddle-point map on a
+    # chain whose ends are held at the same state
+    state = dp.bulk_state(q)
+    L = 6
+    qs, Qs = np.full(L + 1, state.q), np.full(L, state.Q)
+    q_new, Q_new, qhat = dp.saddle_map(state.alpha, qs, Qs)
+    np.testing.assert_allclose(q_new, qs, rtol=1e-9)
+    np.testing.assert_allclose(Q_new, Qs, rtol=1e-9)
+    np.testing.assert_allclose(qhat[1:-1], state.qhat, rtol=1e-9)
+
+
+def test_no_uniform_state_past_the_end_of_the_branch():
+    assert dp.bulk_state(0.2).alpha == np.inf
+
+
+def test_fold_has_a_unit_multiplier(fold):
+    # the minimum of α(q) (a scan and Brent) is where the map's uniform mode is marginal
+    eigs = np.linalg.eigvals(dp.bulk_symbol(fold, 1.0))
+    assert np.max(eigs.real) == pytest.approx(1.0, abs=2e-4)
+    assert 2.6e4 < fold.alpha < 2.8e4
+
+
+def test_branches_lower_unstable_upper_stable(fold):
+    lower, upper = dp.bulk_branches(1.5 * fold.alpha)
+    assert lower.q < fold.q < upper.q
+    assert lower.alpha == pytest.approx(1.5 * fold.alpha, rel=1e-10)
+    for state, unstable in ((lower, True), (upper, False)):
+        ks = np.linspace(0.0, np.pi, 9)
+        top = max(
+            np.max(np.abs(np.linalg.eigvals(dp.bulk_symbol(state, np.exp(1j * k))))) for k in ks
+        )
+        assert bool(top > 1.0) is unstable
+    assert dp.bulk_branches(0.9 * fold.alpha) is None
+    assert 0.0 < dp.healing_factor(upper) < 1.0
+
+
+def test_bulk_free_entropy_is_the_increment_of_a_longer_uniform_chain():
+    state = dp.bulk_state(0.08)
+
+    def chain(L):
+        q, Q = np.full(L + 1, state.q), np.full(L, state.Q)
+        qhat = np.full(L + 1, state.qhat)
+        return dp.free_entropy(state.alpha, q, Q, qhat)
+
+    assert chain(7) - chain(6) == pytest.approx(dp.bulk_free_entropy(state), abs=1e-12)
+
+
+def test_exact_node_closure_has_no_uniform_frozen_bulk():
+    for C in (0.1, 0.5, 0.9):
+        state = dp.bulk_state(C, "exact-node")
+        assert state.alpha == np.inf and state.q < C  # Q = C/q would exceed 1
+    result = dp.bulk_spinodal("exact-node")
+    assert result.value is None and result.converged
+
+
+def test_geometric_limit_recovers_a_geometric_sequence():
+    k = np.arange(12)
+    result = dp.geometric_limit(5.0 - 2.0 * 0.6**k)
+    assert result.value["limit"] == pytest.approx(5.0, abs=1e-12)
+    assert result.value["ratio"] == pytest.approx(0.6, abs=1e-12)
+    assert result.converged
+
+
+def test_freezing_by_depth_matches_full_networks():
+    by_depth = dp.freezing_by_depth(9)
+    direct = [dp.onsets(L)[-1] for L in range(2, 10)]
+    np.testing.assert_allclose(by_depth["alpha"], direct, rtol=1e-8)
+    assert by_depth["alpha"][0] == pytest.approx(np.pi**2 / 8, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: dp.bulk_state(0.0), "parameter"),
+        (lambda: dp.bulk_state(1.0), "parameter"),
+        (lambda: dp.bulk_state(0.1, "nodal"), "closure"),
+        (lambda: dp.bulk_branches(-1.0), "alpha"),
+        (lambda: dp.bulk_free_entropy(0.3), "state"),
+        (lambda: dp.bulk_curve([0.1, 1.5]), "parameters"),
+        (lambda: dp.geometric_limit([1.0, 2.0]), "sequence"),
+        (lambda: dp.geometric_limit([1.0, 2.0, 2.5, np.nan]), "sequence"),
+        (lambda: dp.freezing_by_depth(1), "max_depth"),
+        (lambda: dp.onsets(6, xtol=np.nan), "xtol"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
