@@ -37,12 +37,7 @@ def test_branches_lower_unstable_upper_stable(fold):
     lower, upper = dp.bulk_branches(1.5 * fold.alpha)
     assert lower.q < fold.q < upper.q
     assert lower.alpha == pytest.approx(1.5 * fold.alpha, rel=1e-10)
-    for state, unstable in ((lower, True), (upper, False)):
-        ks = np.linspace(0.0, np.pi, 9)
-        top = max(
-            np.max(np.abs(np.linalg.eigvals(dp.bulk_symbol(state, np.exp(1j * k))))) for k in ks
-        )
-        assert bool(top > 1.0) is unstable
+    assert dp.largest_multiplier(lower) > 1.0 > dp.largest_multiplier(upper)
     assert dp.bulk_branches(0.9 * fold.alpha) is None
     assert 0.0 < dp.healing_factor(upper) < 1.0
 
@@ -56,12 +51,21 @@ def test_bulk_free_entropy_is_the_increment_of_a_longer_uniform_chain():
         return dp.free_entropy(state.alpha, q, Q, qhat)
 
     assert chain(7) - chain(6) == pytest.approx(dp.bulk_free_entropy(state), abs=1e-12)
+    assert dp.bulk_curve([0.08])["entropy"][0] == pytest.approx(dp.bulk_free_entropy(state))
+
+
+def test_coexistence_is_where_the_upper_branch_meets_the_liquid(fold):
+    state = dp.bulk_coexistence().value
+    assert state.alpha > fold.alpha and state.q > fold.q
+    assert abs(dp.bulk_free_entropy(state)) < 1e-10
+    above = dp.bulk_branches(1.01 * state.alpha)[1]
+    assert dp.bulk_free_entropy(above) < 0.0
 
 
 def test_exact_node_closure_has_no_uniform_frozen_bulk():
     for C in (0.1, 0.5, 0.9):
         state = dp.bulk_state(C, "exact-node")
-        assert state.alpha == np.inf and state.q < C  # Q = C/q would exceed 1
+        assert state.alpha == np.inf and state.q < C and state.Q == pytest.approx(C / state.q)
     result = dp.bulk_spinodal("exact-node")
     assert result.value is None and result.converged
 

@@ -3,6 +3,7 @@
 from deepspin.deep_perceptron.bulk import (
     BulkState,
     bulk_branches,
+    bulk_coexistence,
     bulk_curve,
     bulk_free_entropy,
     bulk_spinodal,
@@ -10,6 +11,7 @@ from deepspin.deep_perceptron.bulk import (
     bulk_symbol,
     geometric_limit,
     healing_factor,
+    largest_multiplier,
 )
 from deepspin.deep_perceptron.exact_node import (
     node_force,
@@ -51,6 +53,7 @@ __all__ = [
     "bond_from_field",
     "bond_term",
     "bulk_branches",
+    "bulk_coexistence",
     "bulk_curve",
     "bulk_free_entropy",
     "bulk_spinodal",
@@ -66,6 +69,7 @@ __all__ = [
     "geometric_limit",
     "growth_rates",
     "healing_factor",
+    "largest_multiplier",
     "node_force",
     "node_free_entropy",
     "node_growth_rates",

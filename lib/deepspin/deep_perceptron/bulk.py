@@ -44,6 +44,7 @@ from deepspin.results import SolverResult, warn_if_not_converged
 __all__ = [
     "BulkState",
     "bulk_branches",
+    "bulk_coexistence",
     "bulk_curve",
     "bulk_free_entropy",
     "bulk_spinodal",
@@ -51,6 +52,7 @@ __all__ = [
     "bulk_symbol",
     "geometric_limit",
     "healing_factor",
+    "largest_multiplier",
 ]
 
 _Q_TOP = 1.0 - 1e-13  # largest bond overlap tried: Q → 1 is the end of the branch
@@ -111,8 +113,8 @@ def _node_state(C):
     qhat = brentq(mismatch, 0.0, high, xtol=1e-15, rtol=4e-15)
     q, P, _ = (float(v) for v in node_functions(qhat, C))
     Q = C / q
-    if Q >= 1.0:
-        return BulkState(np.inf, q, 1.0, qhat, "exact-node")
+    if Q >= 1.0:  # Q holds the bond overlap the uniform state would need
+        return BulkState(np.inf, q, float(Q), float(qhat), "exact-node")
     return BulkState(float(Q / ((1.0 - Q) ** 2 * q * P)), q, float(Q), float(qhat), "exact-node")
 
 
@@ -129,7 +131,8 @@ def bulk_state(parameter, closure="symmetric"):
     Returns
     -------
     BulkState
-        ``alpha`` is ``inf`` where no uniform solution with Q < 1 has this parameter.
+        ``alpha`` is ``inf`` where no uniform solution with Q < 1 has this parameter (in
+        the exact-node closure ``Q`` then holds the bond overlap ``C/q ≥ 1`` it would need).
     """
     closure = check_choice("closure", closure, CLOSURES)
     parameter = check_real("parameter", parameter, 0.0, 1.0, low_open=True, high_open=True)
@@ -137,13 +140,24 @@ def bulk_state(parameter, closure="symmetric"):
 
 
 def bulk_curve(parameters, closure="symmetric"):
-    """:func:`bulk_state` over an array of parameters: dict of arrays alpha, q, Q, qhat."""
+    """:func:`bulk_state` over an array of parameters.
+
+    Returns
+    -------
+    dict of arrays
+        ``alpha``, ``q``, ``Q``, ``qhat`` and ``entropy`` (eq. bulk-entropy, NaN where
+        ``alpha`` is infinite).
+    """
     closure = check_choice("closure", closure, CLOSURES)
     parameters = np.asarray(parameters, dtype=float).ravel()
     if parameters.size == 0 or np.any(~((parameters > 0) & (parameters < 1))):
         raise ValueError(f"parameters must be a non-empty array in (0, 1), got {parameters!r}")
     states = [bulk_state(p, closure) for p in parameters]
-    return {k: np.array([getattr(s, k) for s in states]) for k in ("alpha", "q", "Q", "qhat")}
+    out = {k: np.array([getattr(s, k) for s in states]) for k in ("alpha", "q", "Q", "qhat")}
+    out["entropy"] = np.array(
+        [bulk_free_entropy(s) if np.isfinite(s.alpha) else np.nan for s in states]
+    )
+    return out
 
 
 def _log_alpha(parameter, closure):
@@ -275,6 +289,43 @@ def _apply(state, x, L):
     return _flat(state, *node_saddle_map(state.alpha, q, Q, qhat))
 
 
+def bulk_coexistence(closure="symmetric", xtol=1e-9):
+    """The α at which the stable frozen bulk and the liquid have equal free entropy.
+
+    The root of ``s(q₊(α)) = 0`` (eq. bulk-entropy on the upper branch; the liquid's
+    layers contribute 0), above the spinodal α_b. It is the bulk's coexistence point:
+    the analogue of a Maxwell construction for the layer-by-layer fronts.
+
+    Returns
+    -------
+    SolverResult
+        ``value`` the upper :class:`BulkState` at coexistence (``None`` where the closure
+        has no frozen bulk); ``residual`` is ``|s|`` there.
+    """
+    closure = check_choice("closure", closure, CLOSURES)
+    xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
+    fold = bulk_spinodal(closure).value
+    if fold is None:
+        return SolverResult(None, True, 0, 0.0, info={"reason": "no frozen bulk"})
+
+    def upper_entropy(log_alpha):
+        return bulk_free_entropy(bulk_branches(float(np.exp(log_alpha)), closure)[1])
+
+    low = np.log(fold.alpha) + 1e-9
+    if upper_entropy(low) <= 0.0:
+        raise RuntimeError("the upper branch starts below the liquid's free entropy")
+    high = low + 0.25
+    while upper_entropy(high) > 0.0:
+        low, high = high, high + 0.25
+    log_alpha, info = brentq(upper_entropy, low, high, xtol=xtol, full_output=True)
+    state = bulk_branches(float(np.exp(log_alpha)), closure)[1]
+    residual = abs(bulk_free_entropy(state))
+    result = SolverResult(
+        state, bool(info.converged and residual < 1e-10), info.iterations, residual
+    )
+    return warn_if_not_converged(result, f"bulk_coexistence(closure={closure!r})")
+
+
 def bulk_symbol(state, mu, L=12):
     """Symbol ``M(μ)`` of the closure's saddle-point map linearised at a uniform state.
 
@@ -315,6 +366,21 @@ def bulk_symbol(state, mu, L=12):
                 if offsets[b] <= col < offsets[b] + (L if b == 1 else n):
                     symbol[a, b] += jac[row, col] * mu**j
     return symbol
+
+
+def largest_multiplier(state, n_modes=13, L=12):
+    """Largest modulus of the linearised map's multipliers over Fourier modes k ∈ [0, π].
+
+    Below 1 the uniform state attracts the saddle-point iteration against every layer-
+    dependent perturbation; above 1 it repels it (exactly 1 at the saddle-node, k = 0).
+    """
+    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
+        raise ValueError("state must be a BulkState with a finite alpha")
+    n_modes = check_int("n_modes", n_modes, 2, 1000)
+    modes = np.linspace(0.0, np.pi, n_modes)
+    return float(
+        max(np.max(np.abs(np.linalg.eigvals(bulk_symbol(state, np.exp(1j * k), L)))) for k in modes)
+    )
 
 
 def healing_factor(state, L=12):
