@@ -182,3 +182,105 @@ def test_block_landscape_bad_input():
         ls.block_entropy_landscape([(h, J, np.ones(3))], beta=0.0)
     with pytest.raises(ValueError):
         ls.block_entropy_landscape([(np.zeros(21), np.zeros((21, 21)), np.ones(21))])
+
+
+def _nonbacktracking_dense(J):
+    """The Mooij–Kappen matrix built explicitly on the directed edges k→i."""
+    n = len(J)
+    edges = [(k, i) for k in range(n) for i in range(n) if k != i and J[k, i] != 0]
+    index = {e: a for a, e in enumerate(edges)}
+    A = np.zeros((len(edges), len(edges)))
+    for (i, j), a in index.items():
+        for k in range(n):
+            if k not in (i, j) and (k, i) in index:
+                A[a, index[k, i]] = np.tanh(abs(J[i, j]))
+    return A
+
+
+def test_uniqueness_radius_of_a_complete_graph():
+    # uniform coupling on K_n: every edge has n − 2 successors, ρ = (n − 2) tanh J
+    n, coupling = 9, 0.13
+    J = np.full((n, n), coupling) - coupling * np.eye(n)
+    result = ls.bp_uniqueness_radius(J, beta=2.0)
+    assert result.converged
+    assert_allclose(result.value, (n - 2) * np.tanh(2 * coupling), rtol=1e-6)
+
+
+def test_uniqueness_radius_is_zero_on_a_tree(tree):
+    result = ls.bp_uniqueness_radius(tree(12, np.random.default_rng(3)))
+    assert result.value == 0.0 and result.converged
+
+
+def test_uniqueness_radius_against_dense_matrix_and_bound():
+    rng = np.random.default_rng(4)
+    n = 10
+    J = np.triu(rng.normal(0.0, 0.3, (n, n)), 1)
+    J = J + J.T
+    exact = np.abs(np.linalg.eigvals(_nonbacktracking_dense(J))).max()
+    result = ls.bp_uniqueness_radius(J, tol=1e-10)
+    assert_allclose(result.value, exact, rtol=1e-6)
+    # the Collatz–Wielandt upper bound is never below ρ, and ρ ≤ ρ(tanh|J|)
+    assert result.info["lower"] <= exact <= result.value + 1e-12
+    assert exact <= np.abs(np.linalg.eigvalsh(np.tanh(np.abs(J)))).max() + 1e-12
+
+
+def test_uniqueness_radius_certifies_equal_sweeps():
+    # ρ < 1: BP's fixed point is unique at every x, so the two sweeps coincide
+    rng = np.random.default_rng(5)
+    n = 30
+    J = np.triu(rng.normal(0.0, 0.04, (n, n)), 1)
+    J, h = J + J.T, rng.normal(0.0, 0.5, n)
+    assert ls.bp_uniqueness_radius(J).value < 1
+    reference = np.sign(rng.normal(size=n))
+    x = np.linspace(-3, 3, 31)
+    up = ls.entropy_landscape(h, J, reference, x)
+    down = ls.entropy_landscape(h, J, reference, x[::-1])
+    assert ls.hysteresis_width(up, down) == 0.0
+
+
+@pytest.mark.parametrize("J", [np.zeros(3), np.ones((2, 3)), np.array([[0, 1.0], [0.5, 0]])])
+def test_uniqueness_radius_rejects_bad_couplings(J):
+    with pytest.raises(ValueError, match="J must"):
+        ls.bp_uniqueness_radius(J)
+
+
+def test_correlation_signal_limits():
+    rng = np.random.default_rng(6)
+    # independent spins: no signal above the noise (or a tiny one), NaN or small
+    independent = np.where(rng.random((4000, 12)) < 0.7, 1, -1).astype(np.int8)
+    flat = ls.correlation_signal(independent, 0.0)
+    assert flat.independent < 2 * flat.noise
+    # strongly correlated pairs: a perfect model explains everything, independent spins nothing
+    pairs = np.repeat(np.where(rng.random((4000, 6)) < 0.5, 1, -1), 2, axis=1).astype(np.int8)
+    perfect = ls.correlation_signal(pairs, 0.0)
+    assert perfect.explained > 1.0  # it also fits the noise
+    assert_allclose(ls.correlation_signal(pairs, perfect.independent).explained, 0.0, atol=1e-12)
+    assert perfect.noise < 0.05 < perfect.independent
+
+
+def test_correlation_signal_groups_make_noise_honest():
+    # each group repeats one configuration 8 times: splitting by rows hides the repetition
+    rng = np.random.default_rng(7)
+    base = np.where(rng.random((300, 10)) < 0.5, 1, -1).astype(np.int8)
+    samples, groups = np.repeat(base, 8, axis=0), np.repeat(np.arange(300), 8)
+    by_row = ls.correlation_signal(samples, 0.0)
+    by_group = ls.correlation_signal(samples, 0.0, groups=groups)
+    assert by_group.noise > 2 * by_row.noise
+    with pytest.raises(ValueError, match="groups"):
+        ls.correlation_signal(samples, 0.0, groups=np.zeros(len(samples)))
+
+
+def test_tilted_monte_carlo_matches_enumeration():
+    rng = np.random.default_rng(8)
+    n = 10
+    J = np.triu(rng.normal(0.0, 0.2, (n, n)), 1)
+    J, h = J + J.T, rng.normal(0.0, 0.3, n)
+    reference = np.sign(rng.normal(size=n))
+    x, beta = np.array([-1.0, 0.0, 1.5]), np.array([0.5, 1.0, 2.0])
+    mc = ls.tilted_monte_carlo(h, J, reference, x, beta, n_chains=8, sweeps=3000, seed=1)
+    for k in range(x.size):
+        q, e, _ = brute_landscape(h, J, reference, x[k : k + 1], beta=beta[k])
+        assert abs(mc.d[k] - (1 - q[0]) / 2) < 5 * mc.d_error[k] + 1e-3
+        assert abs(mc.energy[k] - e[0]) < 5 * mc.energy_error[k] + 1e-3
+    with pytest.raises(ValueError, match="beta"):
+        ls.tilted_monte_carlo(h, J, reference, x, beta=-1.0)

@@ -12,13 +12,18 @@ from deepspin.ising.inverse import (
     rmse,
 )
 from deepspin.ising.landscape import (
+    CorrelationSignal,
     Landscape,
+    TiltedSamples,
     block_entropy_landscape,
+    bp_uniqueness_radius,
+    correlation_signal,
     entropy_landscape,
     entropy_upper_bound,
     hysteresis_width,
     iso_energy_landscape,
     landscape_gap,
+    tilted_monte_carlo,
 )
 from deepspin.ising.model import IsingModel, check_model, check_spins
 from deepspin.ising.montecarlo import (
@@ -33,17 +38,21 @@ from deepspin.ising.montecarlo import (
 
 __all__ = [
     "BetheState",
+    "CorrelationSignal",
     "EntropyEstimate",
     "ExactResult",
     "IsingModel",
     "Landscape",
     "MonteCarloResult",
+    "TiltedSamples",
     "belief_propagation",
     "bethe_inversion",
     "block_entropy_landscape",
+    "bp_uniqueness_radius",
     "check_model",
     "check_spins",
     "connected_third_moments",
+    "correlation_signal",
     "entropy_landscape",
     "entropy_upper_bound",
     "enumerate_exact",
@@ -60,4 +69,5 @@ __all__ = [
     "sample_exact",
     "thermodynamic_entropy",
     "third_moments",
+    "tilted_monte_carlo",
 ]

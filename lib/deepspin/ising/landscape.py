@@ -15,6 +15,13 @@ propagation, warm-started from the previous x in the order given, so a sweep up 
 sweep down expose metastable branches (hysteresis). The number of configurations at
 distance d, with no energy, bounds s from above: ``s_ub(d) = −d ln d − (1−d) ln(1−d)``.
 
+What a landscape can show depends on its model. :func:`bp_uniqueness_radius` bounds the
+couplings from above by the Mooij–Kappen criterion: below 1, BP has one fixed point for
+every field, so the two sweep directions cannot differ (no hysteresis is possible).
+:func:`correlation_signal` measures how much of a part's correlations beyond independent
+spins, above the sampling noise, a fitted model reproduces. :func:`tilted_monte_carlo`
+samples the tilted measure itself, an independent check of BP's d(x) and e(x).
+
 A model made of independent blocks of at most 20 spins (couplings only within blocks) has an
 exact landscape, :func:`block_entropy_landscape`: the tilted measure factorises over the
 blocks, and each block's Boltzmann weights, summed by their distance to the reference, give
@@ -28,20 +35,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.sparse.csgraph import connected_components
 
-from deepspin.checks import check_int, check_real
+from deepspin.checks import as_generator, check_int, check_real
 from deepspin.ising import bp
 from deepspin.ising.exact import _LOW_BITS, MAX_N_SAMPLE, _all_energies
+from deepspin.ising.inverse import rmse
 from deepspin.ising.model import check_model, check_spins
+from deepspin.ising.montecarlo import _check_samples, metropolis
+from deepspin.ising.montecarlo import moments as sample_moments
+from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
+    "CorrelationSignal",
     "Landscape",
+    "TiltedSamples",
     "block_entropy_landscape",
+    "bp_uniqueness_radius",
+    "correlation_signal",
     "entropy_landscape",
     "entropy_upper_bound",
     "hysteresis_width",
     "iso_energy_landscape",
     "landscape_gap",
+    "tilted_monte_carlo",
 ]
 
 _DAMPING_LADDER = (0.5, 0.8, 0.95)
@@ -367,3 +384,213 @@ def block_entropy_landscape(blocks, x=None, beta=1.0):
         iterations=np.zeros(x.size, int), residual=zeros,
         info=dict(mode="exact blocks", beta=beta, block_sizes=sizes),
     )  # fmt: skip
+
+
+def _radius_step(t, mask, V):
+    """``(A V, ratios)`` of the Mooij–Kappen matrix A on directed edges k→i (``V[k, i]``):
+    ``(A v)_{i→j} = tanh|J_ij| Σ_{k ∈ ∂i \\ j} v_{k→i}``."""
+    incoming = V.sum(axis=0)  # Σ_k v_{k→i}
+    W = t * (incoming[:, None] - V.T)
+    return W, W[mask] / V[mask]
+
+
+def bp_uniqueness_radius(J, beta=1.0, tol=1e-6, max_iter=20000, warn=True) -> SolverResult:
+    """Spectral radius of the Mooij–Kappen matrix: below 1, BP has a unique fixed point.
+
+    For pairwise binary models the derivative of BP's message ``u_{i→j}`` with respect to
+    an incoming ``u_{k→i}`` (``k ≠ j``) is at most ``tanh|βJ_ij|``, whatever the fields.
+    The matrix ``A_{(i→j),(k→i)} = tanh|βJ_ij|`` on directed edges (a weighted
+    non-backtracking matrix) therefore bounds BP's Jacobian; if ``ρ(A) < 1`` BP converges
+    to one and the same fixed point from any messages, for every field h (Mooij & Kappen
+    2007, Corollary for binary pairwise models). In the entropy landscape the tilt only
+    changes the fields, so ``ρ(A) < 1`` makes the landscape single-valued: the up and
+    down sweeps agree by construction. ``ρ(A) ≥ 1`` does not imply a second fixed point;
+    it only means that one is not excluded. Always ``ρ(A) ≤ ρ(tanh|βJ|)``.
+
+    Power iteration of ``A + I`` (one O(N²) product per step, A is never formed) with the
+    Collatz–Wielandt bounds ``min_e (Av)_e/v_e ≤ ρ(A) ≤ max_e (Av)_e/v_e``; a forest (no
+    cycles) has ``ρ = 0`` exactly. The bounds meet when A is irreducible (a connected
+    graph without leaves, e.g. a dense J); otherwise the upper one is still valid.
+
+    Parameters
+    ----------
+    J : array (N, N)
+        Symmetric couplings, zero diagonal; pairs with ``J_ij = 0`` are not edges.
+    beta : float > 0
+    tol : float > 0
+        Stop when the two bounds differ by at most ``tol`` times the upper one.
+    max_iter : int ≥ 1
+    warn : bool
+        Warn when the bounds have not met (reducible A, e.g. disconnected blocks).
+
+    Returns
+    -------
+    SolverResult
+        ``value``: the upper bound (≥ ρ(A) after any number of steps, so ``value < 1``
+        certifies uniqueness); ``residual``: upper − lower bound; ``info['lower']``.
+
+    References
+    ----------
+    J. M. Mooij and H. J. Kappen, "Sufficient conditions for convergence of the
+    sum–product algorithm", IEEE Trans. Inf. Theory 53, 4422 (2007).
+    """
+    J = np.asarray(J, dtype=np.float64)
+    if J.ndim != 2:
+        raise ValueError(f"J must be a square matrix, got shape {J.shape}")
+    _, J = check_model(np.zeros(J.shape[0]), J)
+    beta = check_real("beta", beta, 0.0, low_open=True)
+    tol = check_real("tol", tol, 0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, 1)
+    t = np.tanh(np.abs(beta * J))
+    mask = t > 0
+    n_components = connected_components(mask, directed=False)[0]
+    if mask.sum() // 2 == J.shape[0] - n_components:  # a forest: no cycles, ρ = 0
+        return SolverResult(0.0, True, 0, 0.0, dict(lower=0.0, beta=beta))
+    V, iteration = mask.astype(np.float64), 0
+    while True:
+        W, ratios = _radius_step(t, mask, V)
+        lower, upper = float(ratios.min()), float(ratios.max())
+        iteration += 1
+        if upper - lower <= tol * upper or iteration == max_iter:
+            break
+        V = V + W
+        V = np.where(mask, V / V[mask].max(), 0.0)
+    result = SolverResult(upper, upper - lower <= tol * upper, iteration, upper - lower,
+                          dict(lower=lower, beta=beta))  # fmt: skip
+    return warn_if_not_converged(result, "bp_uniqueness_radius") if warn else result
+
+
+@dataclass
+class CorrelationSignal:
+    """How much of a part's correlations a fitted model reproduces.
+
+    Attributes
+    ----------
+    model : float
+        RMSE, eq. (fit-rmse), of the model's moments against the data.
+    independent : float
+        RMSE of independent spins with the data's magnetisations.
+    noise : float
+        Sampling error of the data moments themselves, in the same norm.
+    explained : float
+        ``(independent² − model²) / (independent² − noise²)``: the fraction of the
+        correlation signal above the noise that the model reproduces (1: down to the
+        noise; above 1: the model fits the noise too; ≤ 0: no better than independent
+        spins). NaN when the data have no correlations above the noise.
+    """
+
+    model: float
+    independent: float
+    noise: float
+    explained: float
+
+
+def correlation_signal(samples, model_rmse, groups=None) -> CorrelationSignal:
+    """Compare a fit's RMSE with independent spins and with the data's sampling noise.
+
+    The noise is estimated from two halves of the data: the RMSE between their moments is
+    twice the error of the full data's moments (each half has twice the variance, and the
+    difference of two halves twice that again). With ``groups`` (e.g. the network each
+    configuration was drawn from) the halves are whole groups, even- and odd-ranked, so
+    that correlated draws of one group do not make the noise look small.
+
+    Parameters
+    ----------
+    samples : array (M, N) of ±1
+    model_rmse : float ≥ 0
+        The fit's RMSE against the moments of ``samples``.
+    groups : array (M,), optional
+        Group label of each configuration; default: every configuration its own group.
+
+    Returns
+    -------
+    CorrelationSignal
+    """
+    samples = _check_samples(samples)
+    model_rmse = check_real("model_rmse", model_rmse, 0.0)
+    groups = np.arange(len(samples)) if groups is None else np.asarray(groups)
+    if groups.shape != (len(samples),):
+        raise ValueError(f"groups must have shape ({len(samples)},), got {groups.shape}")
+    rank = np.unique(groups, return_inverse=True)[1]
+    first = rank % 2 == 0
+    if first.all():
+        raise ValueError("groups must hold at least two different labels")
+    m, C = sample_moments(samples)
+    independent = rmse(m, np.outer(m, m), m, C)
+    noise = rmse(*sample_moments(samples[first]), *sample_moments(samples[~first])) / 2
+    signal = independent**2 - noise**2
+    explained = (independent**2 - model_rmse**2) / signal if signal > 0 else float("nan")
+    return CorrelationSignal(model_rmse, independent, noise, float(explained))
+
+
+@dataclass
+class TiltedSamples:
+    """Monte Carlo of the tilted measure at each x (see :func:`tilted_monte_carlo`).
+
+    Attributes
+    ----------
+    x, beta : ndarray
+        Coupling field and inverse temperature of each point.
+    d, d_error : ndarray
+        Mean distance to the reference and its standard error (spread of the chains'
+        means over ``√n_chains``).
+    energy, energy_error : ndarray
+        ``⟨E⟩/N`` of the untilted Hamiltonian and its standard error.
+    """
+
+    x: np.ndarray
+    beta: np.ndarray
+    d: np.ndarray
+    d_error: np.ndarray
+    energy: np.ndarray
+    energy_error: np.ndarray
+
+
+def tilted_monte_carlo(
+    h, J, reference, x, beta=1.0, n_chains=8, sweeps=1000, burn_in=200, initial=None, seed=None
+) -> TiltedSamples:
+    """Sample ``P_x(σ) ∝ exp(−βE(σ) + x Σ σ*_i σ_i)``, eq. (landscape-tilt), by Metropolis.
+
+    The points are visited in the order given, each chain starting from its last
+    configuration at the previous point (a sweep, like the BP landscape). Distances and
+    energies are averaged over every sweep after the burn-in.
+
+    Parameters
+    ----------
+    h, J : arrays
+    reference : array (N,) of ±1
+    x : array (K,)
+    beta : float or array (K,)
+        Inverse temperature at each point (e.g. the β(x) of an iso-energy landscape).
+    n_chains : int ≥ 2
+    sweeps, burn_in : int
+        Sweeps averaged and sweeps discarded at each point.
+    initial : array (N,) or (n_chains, N) of ±1, optional
+        Starting configurations (default: random).
+    seed : None, int or numpy Generator
+
+    Returns
+    -------
+    TiltedSamples
+    """
+    h, J, reference, x, *_ = _validate(h, J, reference, x, 0.0, 1.0, 1)
+    beta = np.broadcast_to(np.asarray(beta, dtype=np.float64), x.shape).copy()
+    if not np.all(np.isfinite(beta) & (beta > 0)):
+        raise ValueError("beta must be positive and finite at every x")
+    n_chains = check_int("n_chains", n_chains, 2)
+    sweeps = check_int("sweeps", sweeps, 1)
+    burn_in = check_int("burn_in", burn_in, 0)
+    rng = as_generator(seed)
+    n, root = h.size, np.sqrt(n_chains)
+    out = np.empty((4, x.size))
+    state = initial
+    for k, (xk, bk) in enumerate(zip(x, beta, strict=True)):
+        mc = metropolis(bk * h + xk * reference, bk * J, n_chains=n_chains, sweeps=sweeps,
+                        burn_in=burn_in, sample_every=1, initial=state, seed=rng)  # fmt: skip
+        state = mc.final
+        overlap = mc.samples.reshape(n_chains, -1, n).astype(np.float64) @ reference
+        d = ((1.0 - overlap / n) / 2).mean(axis=1)
+        # mc.energies belong to the tilted model at β = 1: E' = βE − x Σσ*σ
+        e = ((mc.energies + xk * overlap) / (bk * n)).mean(axis=1)
+        out[:, k] = d.mean(), d.std(ddof=1) / root, e.mean(), e.std(ddof=1) / root
+    return TiltedSamples(x, beta, *out)
