@@ -156,3 +156,65 @@ def test_symmetrised_interior_has_one_field_and_three_correlations():
         bn.symmetrised_moments(m, C, WIDTHS, 3)
     with pytest.raises(ValueError, match="shapes"):
         bn.symmetrised_moments(m[:5], C, WIDTHS, 1)
+
+
+def test_interior_orbit_values_of_a_constructed_layer():
+    widths = (2, 3, 4, 2)  # interior layer 1: 4 × 3
+    n = 12
+    m = np.full(n, 0.2)
+    row, col = np.divmod(np.arange(n), 3)
+    connected = np.where(row[:, None] == row[None, :], 0.05, 0.0) + np.where(
+        col[:, None] == col[None, :], -0.02, 0.0) + 0.001  # fmt: skip
+    C = connected + np.outer(m, m)
+    np.fill_diagonal(C, 1.0)
+    values = bn.interior_orbit_values(m, C, widths, 1)
+    np.testing.assert_allclose(values, [0.2, 0.051, -0.019, 0.001], atol=1e-12)
+    with pytest.raises(ValueError, match="between two hidden layers"):
+        bn.interior_orbit_values(m[:4], np.eye(4), widths, 0)
+    with pytest.raises(ValueError, match="shapes"):
+        bn.interior_orbit_values(m[:5], C, widths, 1)
+
+
+def _logits(configs, widths, x):
+    out = []
+    for config in configs:
+        a = x
+        for k, w in enumerate(bn.unflatten_weights(config[None], widths)):
+            z = a @ np.asarray(w[0], dtype=np.float64).T
+            a = np.maximum(z, 0.1 * z) / np.sqrt(w.shape[2]) if k < len(widths) - 2 else z
+        out.append(a)
+    return np.array(out)
+
+
+def test_relabelling_keeps_the_function_and_mixes_the_units():
+    widths = (5, 4, 3, 2)
+    rng = np.random.default_rng(7)
+    configs = rng.choice([-1, 1], size=(50, bn.n_weights(widths))).astype(np.int8)
+    relabelled = bn.relabel_hidden_units(configs, widths, seed=1)
+    assert relabelled.dtype == np.int8 and relabelled.shape == configs.shape
+    x = rng.normal(size=(200, 5))
+    # the same function: the same logits, computed in float64 (exact ties make accuracies
+    # of float32 kernels depend on the summation order)
+    np.testing.assert_allclose(_logits(configs, widths, x), _logits(relabelled, widths, x),
+                               atol=1e-12)  # fmt: skip
+    np.testing.assert_array_equal(bn.relabel_hidden_units(configs, widths, seed=1), relabelled)
+    # one configuration repeated: its relabelled copies spread over the orbit
+    copies = bn.relabel_hidden_units(np.repeat(configs[:1], 2000, axis=0), widths, seed=2)
+    first = copies[:, :20].reshape(-1, 4, 5).mean(axis=0)
+    assert np.allclose(first, first.mean(axis=0), atol=0.1)  # constant along the hidden axis
+    with pytest.raises(ValueError, match="configs"):
+        bn.relabel_hidden_units(configs[:, :-1], widths)
+
+
+def test_network_distances_separate_clusters():
+    rng = np.random.default_rng(8)
+    centres = rng.choice([-1, 1], size=(4, 200))
+    networks = np.repeat(np.arange(4), 30)
+    flips = rng.random((120, 200)) < 0.02
+    configs = np.where(flips, -centres[networks], centres[networks])
+    within, between = bn.network_distances(configs, networks)
+    assert abs(within - 2 * 0.02 * 0.98) < 0.01 and abs(between - 0.5) < 0.05
+    with pytest.raises(ValueError, match="networks"):
+        bn.network_distances(configs, networks[:-1])
+    with pytest.raises(ValueError, match="at least two"):
+        bn.network_distances(configs[:2], np.array([0, 1]))

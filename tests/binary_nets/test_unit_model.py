@@ -5,6 +5,7 @@ import pytest
 
 from deepspin import ising
 from deepspin.binary_nets import flatten_weights, unflatten_weights
+from deepspin.binary_nets.unit_model import block_coupling_rms as bn_block_rms
 from deepspin.binary_nets.unit_model import fit_unit_model, hidden_unit_blocks
 
 WIDTHS = (6, 4, 3, 5)
@@ -97,3 +98,40 @@ def test_bad_input():
     model = fit_unit_model(np.random.default_rng(0).choice([-1, 1], (200, 51)), WIDTHS, 0)
     with pytest.raises(ValueError, match="reference"):
         model.blocks(np.ones(23))
+
+
+def test_interior_blocks_by_row_and_column():
+    rng = np.random.default_rng(3)
+    flat = rng.choice([-1, 1], size=(7, 51))
+    _, middle, _ = unflatten_weights(flat, WIDTHS)  # (7, 3, 4): hidden-2 × hidden-1
+    np.testing.assert_array_equal(hidden_unit_blocks(flat, WIDTHS, 1, axis="row"), middle)
+    columns = hidden_unit_blocks(flat, WIDTHS, 1, axis="column")
+    assert columns.shape == (7, 4, 3)
+    np.testing.assert_array_equal(columns[:, 2, :], middle[:, :, 2])
+    with pytest.raises(ValueError, match="last"):
+        hidden_unit_blocks(flat, WIDTHS, 2, axis="row")
+    with pytest.raises(ValueError, match="first"):
+        hidden_unit_blocks(flat, WIDTHS, 0, axis="column")
+    with pytest.raises(ValueError, match="axis"):
+        hidden_unit_blocks(flat, WIDTHS, 1, axis="diagonal")
+
+
+def test_block_coupling_rms_recovers_known_couplings():
+    rng = np.random.default_rng(4)
+    n, units = 8, 5
+    J = np.full((n, n), 0.3)
+    np.fill_diagonal(J, 0.0)
+    blocks = ising.sample_exact(np.zeros(n), J, 4000 * units, seed=rng).reshape(4000, units, n)
+    # all 8 spins: the model that generated them, 2e4 pooled samples
+    np.testing.assert_allclose(bn_block_rms(blocks, 8, n_subsets=1, seed=0), [0.3], atol=0.02)
+    # 5 of the 8 ferromagnetic spins: the other 3 mediate, so the marginal couples more
+    strong = bn_block_rms(blocks, 5, n_subsets=3, seed=0)
+    assert strong.shape == (3,) and np.all(strong > 0.35)
+    independent = rng.choice([-1, 1], size=(4000, units, n))
+    # 2e4 pooled samples: couplings of independent spins are noise of order 1/sqrt(2e4)
+    assert np.all(bn_block_rms(independent, 5, seed=0) < 0.02)
+    np.testing.assert_allclose(bn_block_rms(blocks, 5, seed=1), bn_block_rms(blocks, 5, seed=1))
+    with pytest.raises(ValueError, match="size"):
+        bn_block_rms(blocks, 9)
+    with pytest.raises(ValueError, match="blocks"):
+        bn_block_rms(blocks[0], 3)

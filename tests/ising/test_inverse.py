@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose
 from deepspin.ising import belief_propagation, enumerate_exact, sample_exact
 from deepspin.ising.inverse import (
     bethe_inversion,
+    bp_bias,
     fit_boltzmann,
     fit_exact,
     fit_pseudolikelihood,
@@ -394,3 +395,23 @@ def test_fit_exact_bad_input():
         fit_exact(np.zeros(3), np.eye(3), h0=np.zeros(3))
     with pytest.raises(ValueError, match="l2"):
         fit_exact(np.zeros(3), np.eye(3), l2=-1.0)
+
+
+def test_bp_bias_separates_bias_from_monte_carlo_error():
+    rng = np.random.default_rng(11)
+    n = 12
+    h = rng.normal(0.0, 0.3, n)
+    dense = np.triu(rng.normal(0.0, 0.6, (n, n)), 1)
+    dense = dense + dense.T
+    samples = sample_exact(h, dense, 40_000, seed=rng)
+    truth = enumerate_exact(h, dense)
+    # the exact moments: no bias beyond the sampling error
+    check = bp_bias(truth.m, truth.C, samples, truth.m, truth.C)
+    assert check["bias_over_error"] < 2 and check["rmse_bp_data"] == 0.0
+    assert check["rmse_mc_data"] == check["rmse_mc_bp"] > 0
+    # BP at couplings of 0.6 on a dense graph: errors far above the sampling error
+    bethe = belief_propagation(h, dense, warn=False).value
+    check = bp_bias(bethe.m, bethe.C, samples)
+    assert check["bias_over_error"] > 5 and check["bias"] <= check["rmse_mc_bp"]
+    with pytest.raises(ValueError, match="samples"):
+        bp_bias(truth.m, truth.C, samples[:1])

@@ -29,15 +29,18 @@ from itertools import pairwise
 import numpy as np
 
 from deepspin.binary_nets.lrnet import check_widths, layer_slices, n_weights
-from deepspin.checks import check_int
+from deepspin.checks import as_generator, check_int
 
 __all__ = [
     "OrbitScatter",
     "PairClass",
     "effective_networks",
+    "interior_orbit_values",
+    "network_distances",
     "orbit_means",
     "orbit_scatter",
     "pair_correlations",
+    "relabel_hidden_units",
     "symmetrised_moments",
 ]
 
@@ -253,3 +256,118 @@ def symmetrised_moments(m, C, widths, layer) -> tuple[np.ndarray, np.ndarray]:
     _, key = np.unique(key, return_inverse=True)
     C_sym = (np.bincount(key, C.ravel()) / np.bincount(key))[key].reshape(n, n)
     return m_sym, C_sym
+
+
+def interior_orbit_values(m, C, widths, layer) -> np.ndarray:
+    """The four numbers the relabelling symmetry leaves in a layer between two hidden layers.
+
+    Eq. (symmetric-moments) of chapter ``zh_ising``: one magnetisation and the mean connected
+    correlation ``C_ij − m_i m_j`` of the pairs in the same row, in the same column and in
+    neither. For a model that has the symmetry (e.g. one fitted to
+    :func:`symmetrised_moments`) these are its moments; comparing them between two methods
+    (belief propagation and Monte Carlo) compares everything the model has.
+
+    Parameters
+    ----------
+    m : array ``(n_out * n_in,)``
+    C : array ``(n_out * n_in, n_out * n_in)``
+        The layer's magnetisations and raw second moments (layer order, row-major).
+    widths : sequence of int
+    layer : int
+        An interior layer (``0 < layer < len(widths) − 2``).
+
+    Returns
+    -------
+    array ``(4,)``
+        ``m̄``, same row, same column, neither.
+    """
+    widths = check_widths(widths)
+    layer = check_int("layer", layer, 0, len(widths) - 2)
+    if not 0 < layer < len(widths) - 2:
+        raise ValueError(
+            f"layer must lie between two hidden layers of widths {widths}, got {layer}"
+        )
+    n_in, n_out = widths[layer], widths[layer + 1]
+    n = n_in * n_out
+    m = np.asarray(m, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    if m.shape != (n,) or C.shape != (n, n):
+        raise ValueError(f"m and C of layer {layer} must have shapes ({n},) and ({n}, {n})")
+    connected = C - np.outer(m, m)
+    row, col = np.divmod(np.arange(n), n_in)
+    same_row = row[:, None] == row[None, :]
+    same_col = col[:, None] == col[None, :]
+    masks = (same_row & ~same_col, same_col & ~same_row, ~same_row & ~same_col)
+    return np.array([m.mean(), *(connected[mask].mean() for mask in masks)])
+
+
+def relabel_hidden_units(configs, widths, seed=None) -> np.ndarray:
+    """Each configuration with its hidden units relabelled by its own random permutations.
+
+    A relabelling (rows of ``w^l`` and columns of ``w^{l+1}`` permuted together) leaves the
+    function of a network unchanged (chapter ``zh_training``, eq. (orbit-magnetisations)). A
+    collection in which every configuration comes from its own training, as in Zou & Huang
+    2021 (Sec. II), is invariant under relabelling each configuration separately; this turns
+    a collection of few networks into one with that property.
+
+    Parameters
+    ----------
+    configs : array ``(K, n_weights)``
+        Flattened configurations (:func:`deepspin.binary_nets.flatten_weights` order).
+    widths : sequence of int
+    seed : None, int or numpy Generator
+
+    Returns
+    -------
+    array ``(K, n_weights)``, same dtype
+    """
+    widths = check_widths(widths)
+    configs = np.asarray(configs)
+    if configs.ndim != 2 or configs.shape[1] != n_weights(widths):
+        raise ValueError(f"configs must have shape (K, {n_weights(widths)}), got {configs.shape}")
+    rng = as_generator(seed)
+    k = configs.shape[0]
+    shapes = [(n_out, n_in) for n_in, n_out in pairwise(widths)]
+    slices = layer_slices(widths)
+    layers = [configs[:, s].reshape(k, *shape) for s, shape in zip(slices, shapes, strict=True)]
+    for l, width in enumerate(widths[1:-1]):
+        perm = np.argsort(rng.random((k, width)), axis=1)
+        layers[l] = np.take_along_axis(layers[l], perm[:, :, None], axis=1)
+        layers[l + 1] = np.take_along_axis(layers[l + 1], perm[:, None, :], axis=2)
+    return np.concatenate([w.reshape(k, -1) for w in layers], axis=1)
+
+
+def network_distances(configs, networks) -> tuple[float, float]:
+    """Mean normalised Hamming distance between configurations of the same network and of
+    different networks (chapter ``zh_training``).
+
+    ``d = (1 − q)/2`` with the overlap ``q = σ·σ'/N``, over all pairs of distinct
+    configurations. Their ratio says whether a collection is one cloud (ratio near 1) or
+    one tight cluster per network (ratio near 0).
+
+    Parameters
+    ----------
+    configs : array ``(K, N)`` of ±1, K ≤ 20 000
+    networks : array ``(K,)`` of int
+        The network each configuration was drawn from.
+
+    Returns
+    -------
+    within, between : float
+    """
+    configs = np.asarray(configs)
+    networks = np.asarray(networks)
+    if configs.ndim != 2 or not 2 <= configs.shape[0] <= 20_000:
+        raise ValueError(f"configs must be a (K, N) array with 2 ≤ K ≤ 20000, got {configs.shape}")
+    if networks.shape != (configs.shape[0],):
+        raise ValueError(f"networks must have shape ({configs.shape[0]},), got {networks.shape}")
+    x = configs.astype(np.float32)
+    d = (1.0 - (x @ x.T) / configs.shape[1]) / 2.0
+    same = networks[:, None] == networks[None, :]
+    np.fill_diagonal(same, False)
+    different = networks[:, None] != networks[None, :]
+    if not same.any() or not different.any():
+        raise ValueError(
+            "networks must hold at least two configurations of one network and two networks"
+        )
+    return float(d[same].mean()), float(d[different].mean())

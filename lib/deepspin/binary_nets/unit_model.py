@@ -17,14 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepspin.binary_nets.lrnet import check_widths, layer_slices
-from deepspin.checks import check_int
+from deepspin.checks import as_generator, check_choice, check_int
 from deepspin.ising.exact import enumerate_exact
 from deepspin.ising.inverse import fit_exact
 from deepspin.ising.model import check_spins
 from deepspin.ising.montecarlo import moments
 from deepspin.results import SolverResult
 
-__all__ = ["UnitModel", "fit_unit_model", "hidden_unit_blocks"]
+__all__ = ["UnitModel", "block_coupling_rms", "fit_unit_model", "hidden_unit_blocks"]
 
 
 def _layer_shape(widths, layer):
@@ -43,7 +43,7 @@ def _layer_shape(widths, layer):
     return layer, (widths[layer + 1], widths[layer])
 
 
-def hidden_unit_blocks(samples, widths, layer) -> np.ndarray:
+def hidden_unit_blocks(samples, widths, layer, axis=None) -> np.ndarray:
     """The weights of each hidden unit next to ``layer``, one block per unit.
 
     Parameters
@@ -53,22 +53,80 @@ def hidden_unit_blocks(samples, widths, layer) -> np.ndarray:
     widths : sequence of int
         With at least one hidden layer.
     layer : int
-        0 (the first layer: blocks are rows, a unit's input weights) or the last layer
-        (blocks are columns, a unit's output weights).
+        Layer index.
+    axis : {None, "row", "column"}
+        ``"row"``: a block is a row, the input weights of an output unit, which must be
+        hidden (``layer`` below the last); ``"column"``: a column, the output weights of an
+        input unit, which must be hidden (``layer`` above the first). ``None``: rows of the
+        first layer, columns of the last; an interior layer (both) needs ``axis``.
 
     Returns
     -------
     array ``(n_samples, n_units, block_size)``
     """
-    layer, shape = _layer_shape(widths, layer)
+    widths = check_widths(widths)
+    n_layers = len(widths) - 1
+    layer = check_int("layer", layer, 0, n_layers - 1)
+    if axis is None:
+        _layer_shape(widths, layer)  # first or last layer of a network with hidden layers
+        axis = "row" if layer == 0 else "column"
+    check_choice("axis", axis, ("row", "column"))
+    if axis == "row" and layer == n_layers - 1:
+        raise ValueError(f"axis 'row' needs hidden output units: layer {layer} is the last")
+    if axis == "column" and layer == 0:
+        raise ValueError("axis 'column' needs hidden input units: layer 0 is the first")
     slices = layer_slices(widths)
     samples = np.asarray(samples)
     if samples.ndim != 2 or samples.shape[1] != slices[-1].stop:
         raise ValueError(
             f"samples must have shape (n_samples, {slices[-1].stop}), got {samples.shape}"
         )
+    shape = (widths[layer + 1], widths[layer])
     weights = samples[:, slices[layer]].reshape(samples.shape[0], *shape)
-    return weights if layer == 0 else np.swapaxes(weights, 1, 2)
+    return weights if axis == "row" else np.swapaxes(weights, 1, 2)
+
+
+def block_coupling_rms(blocks, size, n_subsets=4, seed=None) -> np.ndarray:
+    """RMS coupling of the exact pooled model of ``size`` weights of one hidden unit.
+
+    The like-with-like version of the comparison of interior and boundary couplings of
+    Zou & Huang 2021 (chapter ``zh_ising``): for a fixed structure of correlations the
+    couplings of a fitted pairwise model depend on the number of spins and on which pairs
+    it couples, so every part is modelled the same way, eq. (unit-model): ``size`` positions
+    of a unit's block, pooled over the units, fitted exactly (:func:`deepspin.ising.fit_exact`).
+
+    Parameters
+    ----------
+    blocks : array ``(n_samples, n_units, block_size)`` of ±1
+        From :func:`hidden_unit_blocks`.
+    size : int in [2, block_size]
+        Spins of the model.
+    n_subsets : int ≥ 1
+        Random subsets of ``size`` positions, each fitted separately.
+    seed : None, int or numpy Generator
+
+    Returns
+    -------
+    array ``(n_subsets,)``
+        ``sqrt(mean_{i<j} J_ij²)`` of each subset's model.
+    """
+    blocks = np.asarray(blocks)
+    if blocks.ndim != 3 or blocks.size == 0:
+        raise ValueError(
+            f"blocks must be a non-empty (n_samples, n_units, size) array, got {blocks.shape}"
+        )
+    block_size = blocks.shape[2]
+    size = check_int("size", size, 2, min(block_size, 24))
+    n_subsets = check_int("n_subsets", n_subsets, 1)
+    rng = as_generator(seed)
+    pooled = blocks.reshape(-1, block_size)
+    upper = np.triu_indices(size, 1)
+    out = np.empty(n_subsets)
+    for k in range(n_subsets):
+        subset = np.sort(rng.choice(block_size, size, replace=False))
+        _, J = fit_exact(*moments(pooled[:, subset])).value
+        out[k] = np.sqrt(np.mean(J[upper] ** 2))
+    return out
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from deepspin.ising.bp import BetheState, belief_propagation
 from deepspin.ising.exact import ExactResult, enumerate_exact, sample_exact
 from deepspin.ising.inverse import (
     bethe_inversion,
+    bp_bias,
     fit_boltzmann,
     fit_exact,
     fit_pseudolikelihood,
@@ -48,6 +49,7 @@ __all__ = [
     "belief_propagation",
     "bethe_inversion",
     "block_entropy_landscape",
+    "bp_bias",
     "bp_uniqueness_radius",
     "check_model",
     "check_spins",

@@ -32,10 +32,12 @@ from deepspin.checks import check_choice, check_int, check_real
 from deepspin.ising import bp
 from deepspin.ising.exact import MAX_N, enumerate_exact
 from deepspin.ising.model import check_model, check_spins
+from deepspin.ising.montecarlo import moments
 from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
     "bethe_inversion",
+    "bp_bias",
     "fit_boltzmann",
     "fit_exact",
     "fit_pseudolikelihood",
@@ -1286,3 +1288,46 @@ def fit_exact(m, C, *, l2=0.0, tol=1e-7, max_iter=1000, h0=None, J0=None) -> Sol
                   message=str(found.message)),
     )  # fmt: skip
     return warn_if_not_converged(result, "fit_exact")
+
+
+def bp_bias(m_bp, C_bp, samples, m_data=None, C_data=None) -> dict:
+    """How far BP's moments of a model lie from its Monte Carlo moments, beyond the MC error.
+
+    The Monte Carlo error of the moments is estimated from two independent halves of the
+    samples (the RMSE of eq. (fit-rmse) between the halves' moments is twice the error of
+    the whole), and BP's bias is the part of the BP–MC RMSE that exceeds it,
+    ``sqrt(max(RMSE² − error², 0))`` (chapter ``zh_ising``, Monte Carlo against BP).
+
+    Parameters
+    ----------
+    m_bp, C_bp : arrays ``(N,)``, ``(N, N)``
+        BP's magnetisations and raw second moments.
+    samples : array ``(K, N)`` of ±1, K ≥ 2
+        Monte Carlo samples of the same model; the two halves must be independent (e.g.
+        ``metropolis`` samples, which come chain by chain, from an even number of chains).
+    m_data, C_data : arrays, optional
+        The data's moments, to report the RMSE of both methods to them.
+
+    Returns
+    -------
+    dict
+        ``rmse_mc_bp``, ``mc_error``, ``bias``, ``bias_over_error``, ``max_dm`` and, with
+        data, ``rmse_mc_data``, ``rmse_bp_data``.
+    """
+    m_bp, C_bp = _check_moments(m_bp, C_bp, "m_bp", "C_bp")
+    samples = check_spins(np.asarray(samples), m_bp.size, "samples")
+    if samples.ndim != 2 or samples.shape[0] < 2:
+        raise ValueError(f"samples must be a (K, {m_bp.size}) array with K ≥ 2")
+    m_mc, C_mc = moments(samples)
+    half = samples.shape[0] // 2
+    error = rmse(*moments(samples[:half]), *moments(samples[half : 2 * half])) / 2
+    distance = rmse(m_mc, C_mc, m_bp, C_bp)
+    bias = math.sqrt(max(distance**2 - error**2, 0.0))
+    out = dict(rmse_mc_bp=distance, mc_error=error, bias=bias,
+               bias_over_error=bias / error if error > 0 else math.inf,
+               max_dm=float(np.abs(m_mc - m_bp).max()))  # fmt: skip
+    if m_data is not None or C_data is not None:
+        m_data, C_data = _check_moments(m_data, C_data)
+        out.update(rmse_mc_data=rmse(m_mc, C_mc, m_data, C_data),
+                   rmse_bp_data=rmse(m_bp, C_bp, m_data, C_data))  # fmt: skip
+    return out
