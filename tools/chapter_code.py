@@ -102,7 +102,8 @@ def format_chapter(path: Path) -> bool:
         code = "\n".join(cell.code) + "\n"
         formatted = _ruff(["format"], code, name)
         if formatted.returncode != 0:
-            raise SystemExit(f"{path}:{cell.first_line + 1}: ruff format failed: {formatted.stderr}")
+            where = f"{path}:{cell.first_line + 1}"
+            raise SystemExit(f"{where}: ruff format failed: {formatted.stderr}")
         new = formatted.stdout.rstrip("\n").splitlines()
         if new != cell.code:
             lines[cell.first_line : cell.first_line + len(cell.code)] = new
