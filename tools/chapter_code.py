@@ -44,8 +44,11 @@ def code_cells(lines: list[str]) -> list[Cell]:
             while i < len(lines) and lines[i].strip() != "---":
                 i += 1
             i += 1
+        options = i
         while i < len(lines) and lines[i].startswith(":"):  # short options, e.g. :tags:
             i += 1
+        if i > options and i < len(lines) and not lines[i].strip():
+            i += 1  # the blank line that closes the options belongs to the header
         start = i
         while i < len(lines) and lines[i].rstrip() != "```":
             i += 1
