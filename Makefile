@@ -99,9 +99,11 @@ book: $(VENV_STAMP) $(MNIST_STAMP) $(MATHJAX_STAMP) $(LIB_STAMP)
 
 test: lint unit nbval
 
+# ruff skips the .md chapters: tools/chapter_code.py hands their code cells to it
 lint: $(VENV_STAMP)
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(PY) tools/chapter_code.py check $(CHAPTERS)
 
 # pytest exits 5 when it collects no test: not a failure here.
 unit: $(VENV_STAMP) $(MNIST_STAMP)
