@@ -238,12 +238,8 @@ def symmetrised_moments(m, C, widths, layer) -> tuple[np.ndarray, np.ndarray]:
     widths = check_widths(widths)
     n_layers = len(widths) - 1
     layer = check_int("layer", layer, 0, n_layers - 1)
-    n_in, n_out = widths[layer], widths[layer + 1]
+    n_in, n_out, m, C = _layer_moments(m, C, widths, layer)
     n = n_in * n_out
-    m = np.asarray(m, dtype=np.float64)
-    C = np.asarray(C, dtype=np.float64)
-    if m.shape != (n,) or C.shape != (n, n):
-        raise ValueError(f"m and C of layer {layer} must have shapes ({n},) and ({n}, {n})")
     out_hidden, in_hidden = layer < n_layers - 1, layer > 0
     row, col = np.divmod(np.arange(n), n_in)
     # np.where keeps the key an array of n entries when both axes are hidden
@@ -256,6 +252,17 @@ def symmetrised_moments(m, C, widths, layer) -> tuple[np.ndarray, np.ndarray]:
     _, key = np.unique(key, return_inverse=True)
     C_sym = (np.bincount(key, C.ravel()) / np.bincount(key))[key].reshape(n, n)
     return m_sym, C_sym
+
+
+def _layer_moments(m, C, widths, layer):
+    """A layer's (n_in, n_out) and its moments as float arrays, shapes checked."""
+    n_in, n_out = widths[layer], widths[layer + 1]
+    n = n_in * n_out
+    m = np.asarray(m, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    if m.shape != (n,) or C.shape != (n, n):
+        raise ValueError(f"m and C of layer {layer} must have shapes ({n},) and ({n}, {n})")
+    return n_in, n_out, m, C
 
 
 def interior_orbit_values(m, C, widths, layer) -> np.ndarray:
@@ -287,12 +294,8 @@ def interior_orbit_values(m, C, widths, layer) -> np.ndarray:
         raise ValueError(
             f"layer must lie between two hidden layers of widths {widths}, got {layer}"
         )
-    n_in, n_out = widths[layer], widths[layer + 1]
+    n_in, n_out, m, C = _layer_moments(m, C, widths, layer)
     n = n_in * n_out
-    m = np.asarray(m, dtype=np.float64)
-    C = np.asarray(C, dtype=np.float64)
-    if m.shape != (n,) or C.shape != (n, n):
-        raise ValueError(f"m and C of layer {layer} must have shapes ({n},) and ({n}, {n})")
     connected = C - np.outer(m, m)
     row, col = np.divmod(np.arange(n), n_in)
     same_row = row[:, None] == row[None, :]
