@@ -472,3 +472,17 @@ def test_interrupted_run_keeps_earlier_run(tiny_run, tmp_path, sig, code):
             proc.wait()
         if kernel is not None and runner._pid_alive(kernel):
             os.kill(kernel, signal.SIGKILL)
+
+
+BOOK_CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.md"))
+
+
+@pytest.mark.parametrize("path", BOOK_CHAPTERS, ids=lambda p: p.stem)
+def test_every_book_chapter_can_be_rerun_with_each_preset(path):
+    # `deepspin run` reads these before anything runs: a parameters cell that is not plain
+    # literals (as wh_sampling's once was) makes the chapter and its presets unreachable
+    defaults = chapter_parameters(path)
+    assert defaults, f"{path.name} has no parameters"
+    for preset in [None, *chapter_presets(path)]:
+        values = resolve_parameters(defaults, chapter_presets(path), preset, chapter=path.stem)
+        assert set(values) == set(defaults)
