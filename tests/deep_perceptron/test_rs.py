@@ -112,3 +112,22 @@ def test_past_capacity_is_not_converged():
     with pytest.warns(RuntimeWarning, match="solve_rs"):
         result = dp.solve_rs(80.0, 2)
     assert not result.converged
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(), dict(tol=1e-300), dict(max_iter=1), dict(closure="exact-node", alpha=500.0)],
+)
+def test_converged_is_read_from_the_reported_residual(kwargs):
+    kwargs = {"alpha": 300.0, "L": 8, **kwargs}
+    result = dp.solve_rs(kwargs.pop("alpha"), kwargs.pop("L"), warn=False, **kwargs)
+    tol = kwargs.get("tol", 1e-11)
+    assert isinstance(result.converged, bool)
+    assert result.converged == (result.residual <= tol)
+    assert result.info["map_residual"] < 1e-8
+
+
+def test_unconverged_solve_warns():
+    with pytest.warns(RuntimeWarning, match="solve_rs"):
+        result = dp.solve_rs(300.0, 8, tol=1e-300)
+    assert not result.converged and result.residual > 1e-300

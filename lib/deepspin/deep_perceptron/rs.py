@@ -384,8 +384,11 @@ def solve_rs(
     -------
     SolverResult
         ``value`` is an :class:`RSProfile`; ``iterations`` counts Newton steps over all
-        frozen sets; ``residual`` is ``max |T(x) − x|`` in the original variables;
-        ``info["growth"]`` holds the growth rates λ_l of the liquid layers.
+        frozen sets; ``residual`` is ``max |logit T(x) − logit x|`` on the final frozen set,
+        the quantity ``tol`` bounds (``converged`` is ``residual ≤ tol``), and ``inf`` when a
+        bond is pinned at Q = 1 (no RS solution with Q < 1); ``info["map_residual"]`` is
+        ``max |T(x) − x|`` in the original variables and ``info["growth"]`` holds the
+        growth rates λ_l of the liquid layers.
     """
     alpha, L, scenario, closure = _check(alpha, L, scenario, closure)
     tol = check_real("tol", tol, 0.0, low_open=True)
@@ -458,9 +461,9 @@ def solve_rs(
     q_new, Q_new, qhat_new = rule.step(alpha, q, Q, qhat, scenario)
     if not rule.with_qhat:
         qhat = qhat_new
-    residual = float(max(np.max(np.abs(q_new - q)), np.max(np.abs(Q_new - Q))))
+    map_residual = float(max(np.max(np.abs(q_new - q)), np.max(np.abs(Q_new - Q))))
     if rule.with_qhat:
-        residual = max(residual, float(np.max(np.abs(qhat_new - qhat))))
+        map_residual = max(map_residual, float(np.max(np.abs(qhat_new - qhat))))
     profile = RSProfile(
         alpha,
         L,
@@ -473,14 +476,15 @@ def solve_rs(
         closure,
     )
     # a bond pinned at the ceiling has Q = 1 to float64: past the RS capacity there is no
-    # solution with Q < 1, and the point is reported as not converged
-    converged = bool(newton_residual <= tol and np.all(Q < expit(_CEILING - 2.0)))
+    # solution with Q < 1, and the point is reported as not converged (residual ∞)
+    pinned = not np.all(Q < expit(_CEILING - 2.0))
+    residual = np.inf if pinned else float(newton_residual)
     result = SolverResult(
         profile,
-        converged,
+        bool(residual <= tol),
         total,
         residual,
-        info=dict(growth=growth_rates(alpha, q, closure), logit_residual=newton_residual),
+        info=dict(growth=growth_rates(alpha, q, closure), map_residual=map_residual),
     )
     if warn:
         label = f"solve_rs(alpha={alpha:g}, L={L}, scenario={scenario!r}, closure={closure!r})"
