@@ -202,3 +202,33 @@ def test_kernel_seed_advances_the_stream():
 def test_kernel_seed_fits_int32():
     seeds = [kernel_seed(s) for s in range(200)]
     assert all(0 <= s <= np.iinfo(np.int32).max for s in seeds)
+
+
+def test_check_array_accepts_and_converts():
+    from deepspin.checks import check_array
+
+    out = check_array("Q", [0.0, 0.5], 0.0, 1.0, high_open=True)
+    assert out.dtype == np.float64 and out.tolist() == [0.0, 0.5]
+    assert check_array("x", 3).shape == ()
+
+
+@pytest.mark.parametrize(
+    "value, kwargs, match",
+    [
+        (
+            [0.2, 1.0],
+            dict(low=0.0, high=1.0, high_open=True),
+            r"Q must hold finite reals in \[0, 1\), got 1\.0",
+        ),
+        ([np.nan], dict(), "got nan"),
+        ([-1.0], dict(low=0.0), r"\[0, inf\)"),
+        ([[0.1]], dict(ndim=1), "1-D array"),
+        ([], dict(allow_empty=False), "not be empty"),
+        (["a"], dict(), "array of reals"),
+    ],
+)
+def test_check_array_refuses_with_name_range_and_value(value, kwargs, match):
+    from deepspin.checks import check_array
+
+    with pytest.raises(ValueError, match=match):
+        check_array("Q", value, **kwargs)

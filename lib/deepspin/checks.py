@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 __all__ = [
     "as_generator",
+    "check_array",
     "check_choice",
     "check_int",
     "check_real",
@@ -46,6 +47,45 @@ def check_real(
     if too_low or too_high:
         raise ValueError(f"{name} must lie in {allowed}, got {value!r}")
     return value
+
+
+def check_array(
+    name: str,
+    value,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    ndim: int | None = None,
+    allow_empty: bool = True,
+):
+    """Return ``value`` as a float64 array, or raise ``ValueError`` naming ``name``.
+
+    Every entry must be a finite real in the interval (closed unless ``low_open`` /
+    ``high_open``; ``None`` is unbounded); ``ndim`` fixes the number of dimensions. The
+    message gives the allowed range and the offending entry.
+    """
+    import numpy as np
+
+    allowed = _fmt_range(low, high, low_open or low is None, high_open or high is None)
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of reals in {allowed}, got {value!r}") from None
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
+    if not allow_empty and array.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    bad = ~np.isfinite(array)
+    if low is not None:
+        bad |= (array <= low) if low_open else (array < low)
+    if high is not None:
+        bad |= (array >= high) if high_open else (array > high)
+    if np.any(bad):
+        first = float(array[bad].flat[0])
+        raise ValueError(f"{name} must hold finite reals in {allowed}, got {first!r}")
+    return array
 
 
 def check_int(name: str, value, low: int | None = None, high: int | None = None) -> int:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
+from deepspin import deep_perceptron as dp
 from deepspin.deep_perceptron import kernels as k
 from deepspin.gauss import G, G_over_H, H, log_H
 
@@ -58,3 +59,28 @@ def test_bond_equation(scenario):
 def test_unknown_scenario():
     with pytest.raises(ValueError, match="scenario"):
         k.force(0.1, "planted")
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: dp.bond_term(1.0), "Q"),
+        (lambda: dp.bond_term([0.2, np.nan]), "Q"),
+        (lambda: dp.force(-0.1), "delta"),
+        (lambda: dp.gap_term(1.0, "teacher"), "delta"),
+        (lambda: dp.spin_overlap(-1.0), "qhat"),
+        (lambda: dp.bond_from_field(-2.0), "y"),
+        (lambda: dp.node_force(1.0, 2.0), "C"),
+        (lambda: dp.node_overlap(np.inf, 0.5), "qhat"),
+        (lambda: dp.forward_overlaps([2.0]), "Q"),
+        (lambda: dp.forward_overlaps([0.5], q0=3.0), "q0"),
+        (lambda: dp.free_entropy(-1.0, [1, 0.5, 1], [0.5, 0.5], [0, 0.3, 0]), "alpha"),
+        (lambda: dp.free_entropy(1.0, [1, 0.5, 1], [0.5], [0, 0.3, 0]), "lengths"),
+        (lambda: dp.saddle_map(10.0, [1, 1.5, 1], [0.5, 0.5]), "q"),
+        (lambda: dp.node_saddle_map(10.0, [1, 0.5, 1], [0.5, 1.0], [0, 0.1, 0]), "Q"),
+    ],
+)
+def test_bad_input_is_refused_with_the_parameter_named(call, name):
+    # formerly NaN or a plausible number (issue 19)
+    with pytest.raises(ValueError, match=name):
+        call()

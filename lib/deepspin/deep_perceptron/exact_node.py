@@ -41,7 +41,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from deepspin.deep_perceptron.kernels import bond_from_field, bond_term, force, gap_term
+from deepspin.checks import check_array
+from deepspin.deep_perceptron.kernels import (
+    bond_from_field,
+    bond_term,
+    check_profile,
+    force,
+    gap_term,
+)
 from deepspin.gauss import G, G_over_H, H, log_H, panel_legendre
 
 __all__ = [
@@ -139,7 +146,12 @@ def _inner(a, w):
 
 
 def _evaluate(qhat, C):
-    qhat, C = np.broadcast_arrays(np.asarray(qhat, dtype=float), np.asarray(C, dtype=float))
+    qhat = check_array("qhat", qhat, 0.0)
+    C = check_array("C", C, 0.0, 1.0, high_open=True)
+    try:
+        qhat, C = np.broadcast_arrays(qhat, C)
+    except ValueError:
+        raise ValueError(f"qhat and C must broadcast, got shapes {qhat.shape}, {C.shape}") from None
     shape = qhat.shape
     a, C = np.sqrt(qhat).ravel(), C.ravel()
     x = np.sqrt(C / (1.0 - C))
@@ -199,7 +211,7 @@ def node_saddle_map(alpha, q, Q, qhat):
     -------
     q_new (L+1,), Q_new (L,), qhat_new (L+1,)
     """
-    q, Q, qhat = (np.asarray(v, dtype=float) for v in (q, Q, qhat))
+    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat)
     C = Q * q[:-1]
     q_node, P_node, _ = _node_layers(qhat[1:-1], C[:-1])
     P = np.append(P_node, force(C[-1]))
@@ -213,7 +225,7 @@ def node_saddle_map(alpha, q, Q, qhat):
 
 def node_free_entropy(alpha, q, Q, qhat):
     """The exact-node RS free entropy per constraint, eq. (rs-node), at any (q, Q, q̂)."""
-    q, Q, qhat = (np.asarray(v, dtype=float) for v in (q, Q, qhat))
+    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat)
     C = Q * q[:-1]
     psi = _node_layers(qhat[1:-1], C[:-1])[2]
     spins = np.sum(0.5 * qhat[1:-1] * (q[1:-1] - 1.0) + psi)

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepspin.checks import as_generator, check_int
+from deepspin.checks import as_generator, check_array, check_int, check_real
 
 __all__ = ["forward_overlaps", "simulate_forward_overlaps"]
 
 
 def forward_overlaps(Q, q0=1.0):
     """Spin overlaps q_0 … q_L of two networks with bond overlaps Q, eq. (forward-law)."""
-    Q = np.asarray(Q, dtype=float)
-    q = [float(q0)]
+    Q = check_array("Q", Q, -1.0, 1.0, ndim=1)
+    q = [check_real("q0", q0, -1.0, 1.0)]
     for overlap in Q:
         q.append(2.0 / np.pi * np.arcsin(overlap * q[-1]))
     return np.array(q)
@@ -38,9 +38,7 @@ def simulate_forward_overlaps(Q, n=1024, m=256, seed=None):
     ndarray (L+1,)
         ``(1/(n m)) Σ S^a S^b`` per spin layer.
     """
-    Q = np.asarray(Q, dtype=float)
-    if Q.ndim != 1 or np.any(np.abs(Q) > 1):
-        raise ValueError("Q must be a 1-D array of overlaps in [−1, 1]")
+    Q = check_array("Q", Q, -1.0, 1.0, ndim=1)
     n = check_int("n", n, 1)
     m = check_int("m", m, 1)
     rng = as_generator(seed)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepspin.checks import check_array, check_real
 from deepspin.gauss import G, G_over_H, H, gauss_hermite, log_H, panel_legendre
 from deepspin.perceptron import energy_kernel, energy_term
 
@@ -36,6 +37,7 @@ __all__ = [
     "SCENARIOS",
     "bond_from_field",
     "bond_term",
+    "check_profile",
     "force",
     "gap_term",
     "spin_overlap",
@@ -78,8 +80,11 @@ def _sech2(w):
 
 
 def _x(delta):
-    delta = np.asarray(delta, dtype=float)
     return np.sqrt(delta / (1.0 - delta))
+
+
+def _delta(delta):
+    return check_array("delta", delta, 0.0, 1.0, high_open=True)
 
 
 def _check_scenario(scenario):
@@ -87,9 +92,27 @@ def _check_scenario(scenario):
         raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
 
 
+def check_profile(alpha, q, Q, qhat=None):
+    """Validate α > 0 and a profile: q (L+1,) in [0, 1], Q (L,) in [0, 1), q̂ (L+1,) ≥ 0.
+
+    Returns ``alpha, q, Q, qhat`` as float and float arrays (``qhat`` may be ``None``).
+    """
+    alpha = check_real("alpha", alpha, 0.0, low_open=True)
+    q = check_array("q", q, 0.0, 1.0, ndim=1)
+    Q = check_array("Q", Q, 0.0, 1.0, high_open=True, ndim=1)
+    qhat = None if qhat is None else check_array("qhat", qhat, 0.0, ndim=1)
+    if q.size < 2 or Q.size != q.size - 1 or (qhat is not None and qhat.size != q.size):
+        raise ValueError(
+            f"q, Q and qhat must have lengths L + 1, L and L + 1, got {q.size}, {Q.size}, "
+            f"{None if qhat is None else qhat.size}"
+        )
+    return alpha, q, Q, qhat
+
+
 def gap_term(delta, scenario="random"):
     """The gap (energetic) term of one layer, eqs. (rs-random)/(rs-teacher), per constraint."""
     _check_scenario(scenario)
+    delta = _delta(delta)
     if scenario == "random":
         return energy_term(delta)
     return 2.0 * _scaled_average(lambda w: H(w) * log_H(w), _x(delta))
@@ -98,7 +121,7 @@ def gap_term(delta, scenario="random"):
 def force(delta, scenario="random"):
     """``F(Δ) = ∓2 d gap/dΔ`` (eq. force): the field a layer's constraints put on its overlaps."""
     _check_scenario(scenario)
-    delta = np.asarray(delta, dtype=float)
+    delta = _delta(delta)
     if scenario == "random":
         return energy_kernel(delta) / (1.0 - delta)
     return 2.0 * _scaled_average(lambda w: G(w) * G_over_H(w), _x(delta)) / (1.0 - delta)
@@ -107,7 +130,7 @@ def force(delta, scenario="random"):
 def bond_term(Q, scenario="random"):
     """Entropy of the spherical weights of one perceptron at overlap Q, times 1/c."""
     _check_scenario(scenario)
-    Q = np.asarray(Q, dtype=float)
+    Q = check_array("Q", Q, 0.0, 1.0, high_open=True)
     if scenario == "random":
         return np.log1p(-Q) + Q / (1.0 - Q)
     return np.log1p(-Q) + Q
@@ -116,7 +139,7 @@ def bond_term(Q, scenario="random"):
 def bond_from_field(y, scenario="random"):
     """Solve the bond equation for Q ≥ 0: ``Q/(1−Q)² = y`` (random) or ``Q/(1−Q) = y``."""
     _check_scenario(scenario)
-    y = np.asarray(y, dtype=float)
+    y = check_array("y", y, 0.0)
     if scenario == "teacher":
         return y / (1.0 + y)
     # the small root of y Q² − (2y+1) Q + y = 0, written without cancellation
@@ -137,7 +160,7 @@ def _teacher_shifted(f_kink, a):
 def spin_overlap(qhat, scenario="random"):
     """Spin overlap at conjugate field q̂: ``∫Dy tanh²(√q̂ y)`` or ``∫Dy tanh(√q̂ y + q̂)``."""
     _check_scenario(scenario)
-    a = np.sqrt(np.asarray(qhat, dtype=float))
+    a = np.sqrt(check_array("qhat", qhat, 0.0))
     if scenario == "random":
         return 1.0 - _scaled_average(_sech2, a)
     z, w = gauss_hermite(64)
@@ -155,7 +178,7 @@ def spin_term(qhat, scenario="random"):
     (``E|a y| = a√(2/π)``; ``E|a(y + a)| = a[a(1 − 2H(a)) + 2G(a)]``), the rest decays.
     """
     _check_scenario(scenario)
-    a = np.sqrt(np.asarray(qhat, dtype=float))
+    a = np.sqrt(check_array("qhat", qhat, 0.0))
 
     def rest(u):
         return np.log1p(np.exp(-2.0 * np.abs(u)))

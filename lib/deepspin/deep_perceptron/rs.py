@@ -55,6 +55,7 @@ from deepspin.deep_perceptron.kernels import (
     SCENARIOS,
     bond_from_field,
     bond_term,
+    check_profile,
     force,
     gap_term,
     spin_overlap,
@@ -133,8 +134,7 @@ def saddle_map(alpha, q, Q, scenario="random"):
     -------
     q_new (L+1,), Q_new (L,), qhat (L+1,)
     """
-    q = np.asarray(q, dtype=float)
-    Q = np.asarray(Q, dtype=float)
+    alpha, q, Q, _ = check_profile(alpha, q, Q)
     delta = q[:-1] * Q * q[1:]
     f = force(delta, scenario)
     Q_new = bond_from_field(alpha * q[:-1] * q[1:] * f, scenario)
@@ -150,7 +150,8 @@ def free_entropy(alpha, q, Q, qhat, scenario="random"):
 
     Stationary in every argument at a solution of :func:`saddle_map`.
     """
-    q, Q, qhat = (np.asarray(a, dtype=float) for a in (q, Q, qhat))
+    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat)
+    scenario = check_choice("scenario", scenario, SCENARIOS)
     h, qh = q[1:-1], qhat[1:-1]
     sign = 1.0 if scenario == "random" else -1.0
     spins = np.sum(0.5 * sign * qh * (h - sign) + spin_term(qh, scenario))
@@ -179,12 +180,15 @@ def free_entropy_gradient(profile, eps=1e-6):
         for i in np.flatnonzero(array > 0):
             if name != "Q" and i in (0, array.size - 1):
                 continue
+            # the step stays inside the domain: q, Q in [0, 1], q̂ ≥ 0
+            room = array[i] if name == "qhat" else min(array[i], 1.0 - array[i])
+            step = min(eps, 0.5 * room)
             shifted = []
             for sign in (1.0, -1.0):
                 moved = {k: v.copy() for k, v in args.items()}
-                moved[name][i] += sign * eps
+                moved[name][i] += sign * step
                 shifted.append(entropy(profile.alpha, **moved, scenario=profile.scenario))
-            grad[i] = (shifted[0] - shifted[1]) / (2.0 * eps)
+            grad[i] = (shifted[0] - shifted[1]) / (2.0 * step)
         out[name] = grad
     return out
 
