@@ -207,3 +207,20 @@ def test_enumeration_vs_rs_recovers_rs_when_exact():
     out = pc.enumeration_vs_rs(curves, [0.2, 0.3], 0.0)
     assert_allclose(out["deviation"], 0.0, atol=1e-3)  # interpolation error only
     assert_allclose(out["enumeration"], out["rs"], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "patterns, kwargs, match",
+    [
+        (np.ones((3, 5)), dict(chunk=-1), "chunk"),
+        (np.ones((3, 5)), dict(chunk=0), "chunk"),
+        (np.ones((3, 60)), dict(), "N"),
+        (np.full((3, 5), 2), dict(), "patterns"),
+        (np.ones(5), dict(), "patterns"),
+        (np.ones((3, 5)), dict(kappa=np.nan), "kappa"),
+    ],
+)
+def test_count_solutions_numpy_validates(patterns, kwargs, match):
+    # issue 19: a negative chunk gave zero counts and N = 60 never ended
+    with pytest.raises(ValueError, match=match):
+        pc.count_solutions_numpy(patterns, **kwargs)

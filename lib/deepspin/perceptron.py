@@ -515,9 +515,15 @@ def count_solutions_numpy(patterns, kappa=0.0, chunk=1 << 16):
     Builds every configuration as a ±1 matrix in chunks and computes all fields with
     one matrix product per chunk.
     """
-    patterns = np.asarray(patterns, dtype=np.int64)
+    patterns = np.asarray(patterns)
+    if patterns.ndim != 2 or patterns.size == 0 or not np.all(np.abs(patterns) == 1):
+        raise ValueError("patterns must be a non-empty ±1 array of shape (P, N)")
+    patterns = patterns.astype(np.int64)
     p, n = patterns.shape
+    # the baseline builds all 2^N configurations: N = 30 is already 2^30 rows of fields
+    n = check_int("N (patterns.shape[1])", n, 1, 30)
     threshold = _threshold(n, check_real("kappa", kappa, 0.0))
+    chunk = check_int("chunk", chunk, 1, 1 << 24)
     bits = np.arange(n)
     first = np.zeros(p + 1, dtype=np.int64)
     for start in range(0, 1 << n, chunk):
