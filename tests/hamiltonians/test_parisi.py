@@ -184,3 +184,21 @@ def test_tabulated_kernel_at_negative_overlaps(activation, weight_var):
     for name in ("xi", "dxi", "d2xi"):
         np.testing.assert_allclose(getattr(cov.table, name)(q), getattr(cov, name)(q), atol=1e-10)
     assert cov.table.xi(-0.3) != 0.0
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda xi: hm.replicon(xi, 2.0, 1.0), "q"),
+        (lambda xi: hm.replicon(xi, np.nan, 0.5), "beta"),
+        (lambda xi: hm.replicon(xi, -1.0, 0.5), "beta"),
+        (lambda xi: hm.concave_intervals(xi, n=0), "n"),
+        (lambda xi: hm.concave_intervals(xi, q_max=1.5), "q_max"),
+        (lambda xi: hm.ground_state_energy(xi, maxiter=-1), "maxiter"),
+        (lambda xi: hm.ground_state_energy(xi, tol=np.nan), "tol"),
+    ],
+)
+def test_bad_arguments_are_refused(call, match):
+    # issue 19: these returned NaN, [] ("no interval") or ran with a nonsense budget
+    with pytest.raises(ValueError, match=match):
+        call(hm.pure_pspin(3, 1.0))

@@ -209,7 +209,7 @@ def _package(q, m, beta, xi, two_p, ansatz, nit, residual, success):
         "q_max": q_max,
         "energy": float(energy),
         "entropy": float(phi + beta * energy),
-        "replicon": replicon(xi, beta, q_max),
+        "replicon": _replicon(_fast(xi), beta, q_max),
     }
     return SolverResult(float(phi), success, int(nit), float(residual), info)
 
@@ -434,11 +434,26 @@ def _solve_full(beta, fast, n_grid, initial, maxiter, rs, one):
 
 
 def replicon(xi, beta, q):
-    """Replicon eigenvalue ``β²ξ''(q)(1 − q)²`` of the plateau at q (eq. replicon; stable ≤ 1)."""
-    q = float(q)
+    """Replicon eigenvalue ``β²ξ''(q)(1 − q)²`` of the plateau at q (eq. replicon; stable ≤ 1).
+
+    Parameters
+    ----------
+    xi : covariance (vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi``)
+    beta : float ≥ 0
+        Inverse temperature (finite).
+    q : float in [0, 1)
+        The plateau's overlap.
+    """
+    beta = check_real("beta", beta, 0.0)
+    q = check_real("q", q, 0.0, 1.0, high_open=True)
+    return _replicon(_fast(xi), beta, q)
+
+
+def _replicon(fast, beta, q):
+    # a solver's plateau can sit at q = 1 in floating point: no replicon there
     if q >= 1.0:
         return float("nan")
-    return float(beta**2 * _fast(xi).d2xi(q) * (1.0 - q) ** 2)
+    return float(beta**2 * fast.d2xi(q) * (1.0 - q) ** 2)
 
 
 # --- thermodynamics -----------------------------------------------------------------------
@@ -677,6 +692,8 @@ def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=500, tol=1e-10):
     """
     ansatz = check_choice("ansatz", ansatz, _GROUND_ANSATZE)
     n_cells = check_int("n_cells", n_cells, 1)
+    maxiter = check_int("maxiter", maxiter, 1)
+    tol = check_real("tol", tol, 0.0, low_open=True)
     fast = _fast(xi)
     dxi1 = float(fast.dxi(1.0))
     chi_rs = 1.0 / np.sqrt(dxi1)
@@ -772,6 +789,8 @@ def concave_intervals(xi, n=2001, q_max=1.0 - 1e-6):
     Returns a list of (start, end) pairs (empty: at most 1RSB).
     """
     fast = _fast(xi)
+    n = check_int("n", n, 3)
+    q_max = check_real("q_max", q_max, 1e-6, 1.0, low_open=True, high_open=True)
     q = np.linspace(1e-6, q_max, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = -0.5 * fast.d3xi(q) * fast.d2xi(q) ** -1.5
