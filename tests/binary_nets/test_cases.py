@@ -63,3 +63,19 @@ def test_cached_ensembles_reuse_same_parameters_and_separate_others(tmp_path):
     assert len(list(tmp_path.iterdir())) == 2
     with pytest.raises(ValueError, match="case"):
         bn.cached_ensembles(data, 30, {"wide": 0.1}, root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(over_n_train=0), r"over_n_train must be an integer in \[1, inf\), got 0"),
+        (
+            dict(over_n_train=50, over_batch_size=100),
+            r"over_batch_size must be an integer in \[1, 50\]",
+        ),
+    ],
+)
+def test_over_parametrised_schedule_is_checked_by_its_own_names(kwargs, match):
+    # issue 19: over_n_train = 0 was reported as "batch_size must be an integer in [1, 0]"
+    with pytest.raises(ValueError, match=match):
+        bn.make_ensemble("deep_over", _data(), "unused", 10, 0.5, **kwargs)

@@ -90,6 +90,11 @@ def make_ensemble(
     """
     case = check_choice("case", case, tuple(ZH_CASES))
     seed = check_int("seed", seed, 0)
+    over_n_train = check_int("over_n_train", over_n_train, 1)
+    # checked here, not as train_ensemble's batch_size (whose range [1, n_train] named
+    # the wrong parameter; over_n_train = 0 gave "batch_size must be in [1, 0]")
+    usable = min(over_n_train, len(data.train))
+    over_batch_size = check_int("over_batch_size", over_batch_size, 1, usable)
     spec = ZH_CASES[case]
     out = Path(out_dir)
     recipe = dict(
