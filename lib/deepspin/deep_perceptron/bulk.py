@@ -31,6 +31,7 @@ boundary, a front) heals as μ^l.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
@@ -165,8 +166,12 @@ def _log_alpha(parameter, closure):
     return np.log(alpha) if np.isfinite(alpha) else 1e3
 
 
+@lru_cache(maxsize=4)
 def _bracket(closure, n=128):
-    """A coarse scan of ln α(parameter): the grid point of the minimum and its neighbours."""
+    """A coarse scan of ln α(parameter): the grid point of the minimum and its neighbours.
+
+    Cached (it depends on the closure only): ``bulk_branches`` and ``bulk_coexistence``
+    ask for it at every α. The arrays returned are read-only."""
     # the symmetric branch ends (Q → 1) below q = 0.2; the exact-node one spans C ∈ (0, 1)
     top = 0.25 if closure == "symmetric" else 1.0
     grid = np.linspace(0.0, top, n + 1)[1:-1]
@@ -176,6 +181,8 @@ def _bracket(closure, n=128):
         return None  # no parameter admits a uniform solution with Q < 1
     low = grid[max(i - 1, 0)] if i > 0 else grid[0] / 2
     high = grid[min(i + 1, grid.size - 1)]
+    grid.flags.writeable = False
+    values.flags.writeable = False
     return low, high, grid, values
 
 
@@ -326,6 +333,43 @@ def bulk_coexistence(closure="symmetric", xtol=1e-9):
     return warn_if_not_converged(result, f"bulk_coexistence(closure={closure!r})")
 
 
+def _symbol_coefficients(state, L):
+    """``∂T_a(c)/∂x_b(c + j)`` for j = −3 … 3, shape (7, k, k): the map linearised by
+    central differences on a chain of L layers held at the uniform state, read off the
+    middle layer c. The coefficients do not depend on μ, so they are computed once."""
+    x0 = _flat(state, *_chain(state, L))
+    kinds = 2 if state.closure == "symmetric" else 3
+    n = L - 1
+    offsets = [0, n, n + L][:kinds]
+    centre = L // 2
+    jac = np.empty((x0.size, x0.size))
+    for i in range(x0.size):
+        step = _FD * max(1.0, abs(x0[i]))
+        up, down = x0.copy(), x0.copy()
+        up[i] += step
+        down[i] -= step
+        jac[:, i] = (_apply(state, up, L) - _apply(state, down, L)) / (2.0 * step)
+    coefficients = np.zeros((7, kinds, kinds))
+    for a in range(kinds):
+        row = offsets[a] + centre - 1
+        for b in range(kinds):
+            for j in range(-3, 4):
+                col = offsets[b] + centre - 1 + j
+                if offsets[b] <= col < offsets[b] + (L if b == 1 else n):
+                    coefficients[j + 3, a, b] = jac[row, col]
+    return coefficients
+
+
+def _symbol(coefficients, mu):
+    powers = complex(mu) ** np.arange(-3, 4)
+    return np.tensordot(powers, coefficients, axes=1)
+
+
+def _check_state(state):
+    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
+        raise ValueError("state must be a BulkState with a finite alpha")
+
+
 def bulk_symbol(state, mu, L=12):
     """Symbol ``M(μ)`` of the closure's saddle-point map linearised at a uniform state.
 
@@ -339,33 +383,12 @@ def bulk_symbol(state, mu, L=12):
     ndarray (k, k), complex
         k = 2 (symmetric) or 3 (exact node) variables per layer.
     """
-    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
-        raise ValueError("state must be a BulkState with a finite alpha")
+    _check_state(state)
     L = check_int("L", L, 8, 200)
     mu = complex(mu)
     if not np.isfinite(mu) or mu == 0:
         raise ValueError(f"mu must be a finite nonzero complex number, got {mu!r}")
-    x0 = _flat(state, *_chain(state, L))
-    kinds = 2 if state.closure == "symmetric" else 3
-    n = L - 1
-    offsets = [0, n, n + L][:kinds]
-    centre = L // 2
-    jac = np.empty((x0.size, x0.size))
-    for i in range(x0.size):
-        step = _FD * max(1.0, abs(x0[i]))
-        up, down = x0.copy(), x0.copy()
-        up[i] += step
-        down[i] -= step
-        jac[:, i] = (_apply(state, up, L) - _apply(state, down, L)) / (2.0 * step)
-    symbol = np.zeros((kinds, kinds), dtype=complex)
-    for a in range(kinds):
-        row = offsets[a] + centre - 1
-        for b in range(kinds):
-            for j in range(-3, 4):
-                col = offsets[b] + centre - 1 + j
-                if offsets[b] <= col < offsets[b] + (L if b == 1 else n):
-                    symbol[a, b] += jac[row, col] * mu**j
-    return symbol
+    return _symbol(_symbol_coefficients(state, L), mu)
 
 
 def largest_multiplier(state, n_modes=13, L=12):
@@ -374,12 +397,13 @@ def largest_multiplier(state, n_modes=13, L=12):
     Below 1 the uniform state attracts the saddle-point iteration against every layer-
     dependent perturbation; above 1 it repels it (exactly 1 at the saddle-node, k = 0).
     """
-    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
-        raise ValueError("state must be a BulkState with a finite alpha")
+    _check_state(state)
     n_modes = check_int("n_modes", n_modes, 2, 1000)
+    L = check_int("L", L, 8, 200)
+    coefficients = _symbol_coefficients(state, L)
     modes = np.linspace(0.0, np.pi, n_modes)
     return float(
-        max(np.max(np.abs(np.linalg.eigvals(bulk_symbol(state, np.exp(1j * k), L)))) for k in modes)
+        max(np.max(np.abs(np.linalg.eigvals(_symbol(coefficients, np.exp(1j * k))))) for k in modes)
     )
 
 
@@ -390,11 +414,12 @@ def healing_factor(state, L=12):
     bulk decays (or, read the other way, grows) by μ per layer. ``nan`` if there is none
     (the uniform state does not heal monotonically).
     """
-    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
-        raise ValueError("state must be a BulkState with a finite alpha")
+    _check_state(state)
+    L = check_int("L", L, 8, 200)
+    coefficients = _symbol_coefficients(state, L)
 
     def det(mu):
-        symbol = bulk_symbol(state, mu, L)
+        symbol = _symbol(coefficients, mu)
         return float(np.real(np.linalg.det(symbol - np.eye(symbol.shape[0]))))
 
     grid = np.linspace(0.02, 0.999, 60)
