@@ -58,6 +58,10 @@ class SolverResult:
         Final residual in the solver's own norm (documented by each solver).
     info : dict
         Anything else the solver reports (its parameters, a history, ...).
+    tol : float or None
+        The tolerance the residual was held to. When given, ``converged`` must equal
+        ``residual <= tol`` (checked on construction), so the flag and the residual a
+        solver reports can never tell different stories; :meth:`from_residual` computes it.
     """
 
     value: Any
@@ -65,6 +69,23 @@ class SolverResult:
     iterations: int
     residual: float
     info: dict = field(default_factory=dict)
+    tol: float | None = None
+
+    def __post_init__(self):
+        self.converged = bool(self.converged)
+        self.iterations = int(self.iterations)
+        self.residual = float(self.residual)
+        if self.tol is not None and self.converged != (self.residual <= self.tol):
+            raise AssertionError(
+                f"converged={self.converged} contradicts residual {self.residual:.3g} "
+                f"against tol {self.tol:.3g}"
+            )
+
+    @classmethod
+    def from_residual(cls, value, residual, tol, iterations, info=None) -> SolverResult:
+        """A result whose ``converged`` is ``residual <= tol`` (NaN never converges)."""
+        residual = float(residual)
+        return cls(value, residual <= tol, iterations, residual, dict(info or {}), float(tol))
 
     def __iter__(self):
         # Unpacking a SolverResult gives (value, converged), the two things callers use most.
