@@ -280,6 +280,8 @@ def test_injected_source_nan():
         (["-p", "n", "2.5"], "'n' expects int"),
         (["--preset", "big"], "unknown preset 'big'"),
         (["-p", "n", "1", "-p", "n", "2"], "parameter 'n' given twice"),
+        (["-p", "x", "10.5"], r"parameter 'x' must lie in \[-10, 10\], got 10.5"),
+        (["-p", "n", "0"], r"parameter 'n' must lie in \[1, 100\], got 0"),
     ],
 )
 def test_cli_refuses_bad_arguments_before_running(tmp_path, monkeypatch, capsys, argv, match):
@@ -308,6 +310,39 @@ def test_cli_refuses_to_replace_what_is_not_a_run(tmp_path, capsys):
     assert "is not a directory" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "notes"]
     assert (folder / "thesis.tex").read_text() == "precious"
+
+
+def test_cli_refuses_an_out_it_cannot_write_before_running(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    for out in (tmp_path / "file" / "run", Path("/proc/deepspin-run")):
+        assert main(["run", str(TINY), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "cannot be written" in err and "nothing was run" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_find_chapter_accepts_only_chapters(tmp_path):
+    (tmp_path / "notes.md").write_text("# Notes\n\nNot a notebook.\n")
+    with pytest.raises(ValueError, match="front matter names no kernelspec"):
+        find_chapter(tmp_path / "notes.md")
+    bare = tmp_path / "bare.md"
+    bare.write_text(
+        "---\nkernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n"
+        "---\n\n# Bare\n\n```{code-cell} ipython3\nx = 1\n```\n"
+    )
+    with pytest.raises(ValueError, match="no cell tagged parameters"):
+        find_chapter(bare)
+    with pytest.raises(ValueError, match=r"chapter must be .*\.md"):
+        find_chapter(TINY.with_suffix(".txt") if TINY.with_suffix(".txt").exists() else 3)
+
+
+def test_resolve_parameters_checks_supported_ranges():
+    supported = runner.chapter_ranges(TINY)
+    assert supported["x"].text == "[-10, 10]" and supported["label"] is None
+    got = resolve_parameters(TINY_DEFAULTS, TINY_PRESETS, "relabel", supported=supported)
+    assert got["x"] == 0.25
+    with pytest.raises(ValueError, match=r"parameter 'n' must lie in \[1, 100\], got 200"):
+        resolve_parameters(TINY_DEFAULTS, {}, None, {"n": 200}, supported=supported)
 
 
 def test_cli_unknown_chapter(capsys):
@@ -483,6 +518,11 @@ def test_every_book_chapter_can_be_rerun_with_each_preset(path):
     # literals (as wh_sampling's once was) makes the chapter and its presets unreachable
     defaults = chapter_parameters(path)
     assert defaults, f"{path.name} has no parameters"
+    supported = runner.chapter_ranges(path)
+    missing = [name for name, allowed in supported.items() if allowed is None]
+    assert not missing, f"{path.name}: no range stated for {missing}"
     for preset in [None, *chapter_presets(path)]:
-        values = resolve_parameters(defaults, chapter_presets(path), preset, chapter=path.stem)
+        values = resolve_parameters(
+            defaults, chapter_presets(path), preset, chapter=path.stem, supported=supported
+        )
         assert set(values) == set(defaults)

@@ -58,13 +58,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from deepspin import results
+from deepspin import ranges, results
 
 __all__ = [
     "BOOK_ENV",
@@ -74,6 +75,7 @@ __all__ = [
     "book_root",
     "chapter_parameters",
     "chapter_presets",
+    "chapter_ranges",
     "chapter_title",
     "chapters_dir",
     "default_out_dir",
@@ -185,24 +187,35 @@ def list_chapters(directory: str | os.PathLike | None = None) -> list[Path]:
 def find_chapter(chapter: str | os.PathLike) -> Path:
     """Path of a chapter given its id (``"gardner"``) or the path of its ``.md`` file.
 
+    A chapter is a MyST-markdown notebook whose front matter names a ``kernelspec`` and
+    which has a code cell tagged ``parameters``; any other file is refused.
+
     Raises
     ------
     ValueError
-        If no such chapter exists; the message lists the available chapter ids.
+        If no such chapter exists (the message lists the available chapter ids), or the
+        file is not a chapter.
     """
+    if not isinstance(chapter, str | os.PathLike) or not os.fspath(chapter):
+        raise ValueError(f"chapter must be a chapter id or a .md path, got {chapter!r}")
     text = os.fspath(chapter)
     as_path = Path(text).expanduser()
     if text.endswith(".md") or os.sep in text or as_path.is_file():
         if not as_path.is_file():
             raise ValueError(f"no chapter file {text}")
         if as_path.suffix != ".md":
-            raise ValueError(f"a chapter is a MyST markdown file (.md), got {text}")
-        return as_path.resolve()
-    path = chapters_dir() / f"{text}.md"
-    if path.is_file():
-        return path
-    known = ", ".join(p.stem for p in list_chapters()) or "none"
-    raise ValueError(f"no chapter {text!r} in {chapters_dir()}; chapters: {known}")
+            raise ValueError(f"chapter must be a MyST markdown file (.md), got {text}")
+        path = as_path.resolve()
+    else:
+        path = chapters_dir() / f"{text}.md"
+        if not path.is_file():
+            known = ", ".join(p.stem for p in list_chapters()) or "none"
+            raise ValueError(f"no chapter {text!r} in {chapters_dir()}; chapters: {known}")
+    if not _is_chapter(path):
+        raise ValueError(f"chapter {text} is not a chapter: its front matter names no kernelspec")
+    if _parameters_index(_read(path)) is None:
+        raise ValueError(f"chapter {text} is not a chapter: it has no cell tagged parameters")
+    return path
 
 
 def _read(path: Path):
@@ -303,6 +316,24 @@ def chapter_presets(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     return {str(name): dict(values) for name, values in presets.items()}
 
 
+def chapter_ranges(path: str | os.PathLike) -> dict[str, ranges.ParameterRange | None]:
+    """The range each parameter supports, as its line of the parameters cell states it.
+
+    See :mod:`deepspin.ranges` for the notation (``# [0, 2] margin``, ``# {"cpu",
+    "cuda"} ...``, ``# any ...``). A parameter whose comment states no range maps to
+    ``None``; :func:`run_chapter` checks every value against its range before it runs.
+    """
+    path = Path(path)
+    nb = _read(path)
+    index = _parameters_index(nb)
+    if index is None:
+        return {}
+    try:
+        return ranges.comment_ranges(nb.cells[index].source)
+    except ValueError as err:
+        raise ValueError(f"{path.name}: parameters cell: {err}") from None
+
+
 def chapter_title(path: str | os.PathLike) -> str:
     """The chapter's title: its first ``# `` heading (empty string if none)."""
     for cell in _read(Path(path)).cells:
@@ -393,6 +424,7 @@ def resolve_parameters(
     overrides: Mapping[str, Any] | None = None,
     *,
     chapter: str = "the chapter",
+    supported: Mapping[str, ranges.ParameterRange | None] | None = None,
 ) -> dict[str, Any]:
     """Every parameter's value: the defaults, then the preset, then the overrides.
 
@@ -409,6 +441,9 @@ def resolve_parameters(
         command line); other values are taken as they are.
     chapter : str
         Used in error messages.
+    supported : mapping, optional
+        name → the range the chapter supports (:func:`chapter_ranges`); a preset or an
+        override outside it is refused.
 
     Returns
     -------
@@ -442,6 +477,7 @@ def resolve_parameters(
             )
         try:
             values[name] = _coerce(name, value, defaults[name])
+            ranges.check_value(name, values[name], (supported or {}).get(name))
         except ValueError as err:
             raise ValueError(
                 f"{err} ({origin}) for {chapter}; {_describe_parameters(defaults)}"
@@ -644,6 +680,19 @@ def _check_out(out: Path) -> None:
             f"--out {out} is a non-empty directory but not an earlier run (no params.json); "
             "a run replaces its whole run directory, so give a new or an earlier run's path"
         )
+    # The run is built beside ``out`` and renamed into place: the nearest existing
+    # ancestor must let us create entries, or the run would fail only once it is done.
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise OSError(f"{existing} is not a directory")
+        probe, name = tempfile.mkstemp(prefix=".deepspin-probe-", dir=existing)
+        os.close(probe)
+        os.unlink(name)
+    except OSError as err:
+        raise ValueError(f"--out {out} cannot be written: {err}") from None
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -723,13 +772,24 @@ def run_chapter(
     from papermill.exceptions import PapermillExecutionError
 
     path = find_chapter(chapter)
+    if params is not None and not isinstance(params, Mapping):
+        raise ValueError(f"params must be a mapping of name to value, got {params!r}")
+    if out is not None and not isinstance(out, str | os.PathLike):
+        raise ValueError(f"out must be a path or None, got {out!r}")
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
     chapter_id = path.stem
     text = path.read_text(encoding="utf-8")
     nb = _read(path)
     index = _parameters_index(nb)
-    defaults = {} if index is None else _parse_parameters_cell(nb.cells[index].source, path.name)
+    defaults = _parse_parameters_cell(nb.cells[index].source, path.name)
     values = resolve_parameters(
-        defaults, chapter_presets(path), preset, params, chapter=f"chapter {chapter_id}"
+        defaults,
+        chapter_presets(path),
+        preset,
+        params,
+        chapter=f"chapter {chapter_id}",
+        supported=chapter_ranges(path),
     )
     overrides = {k: v for k, v in (params or {}).items()}
     out = Path(default_out_dir(chapter_id, preset) if out is None else out).expanduser().absolute()
