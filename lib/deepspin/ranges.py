@@ -161,7 +161,7 @@ def comment_ranges(source: str) -> dict[str, ParameterRange | None]:
                 try:
                     ranges[target.id] = None if comment is None else parse_range(comment)
                 except ValueError as err:
-                    raise ValueError(f"parameter {target.id!r}: {err}") from None
+                    raise ValueError(f"source: parameter {target.id!r}: {err}") from None
     return ranges
 
 

@@ -164,6 +164,16 @@ def chapters_dir() -> Path:
     return book_root() / "notebooks"
 
 
+def _check_path(name: str, value, *, optional: bool = False) -> Path | None:
+    """``value`` as a Path; ``ValueError`` naming ``name`` unless it is a non-empty path."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        allowed = "a path or None" if optional else "a path"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return Path(value)
+
+
 def _is_chapter(path: Path) -> bool:
     # A chapter is a jupytext markdown notebook: its front matter names a kernelspec.
     head = path.read_text(encoding="utf-8")[:4000]
@@ -178,7 +188,7 @@ def list_chapters(directory: str | os.PathLike | None = None) -> list[Path]:
     directory : path, optional
         Where to look; default :func:`chapters_dir`.
     """
-    directory = chapters_dir() if directory is None else Path(directory)
+    directory = _check_path("directory", directory, optional=True) or chapters_dir()
     if not directory.is_dir():
         return []
     return [p for p in sorted(directory.glob("*.md")) if _is_chapter(p)]
@@ -297,7 +307,7 @@ def chapter_parameters(path: str | os.PathLike) -> dict[str, Any]:
         If a statement of the parameters cell is not ``name = literal`` with a literal
         of type bool, int, float, str, None, list, tuple or dict.
     """
-    path = Path(path)
+    path = _check_path("path", path)
     nb = _read(path)
     index = _parameters_index(nb)
     if index is None:
@@ -307,7 +317,7 @@ def chapter_parameters(path: str | os.PathLike) -> dict[str, Any]:
 
 def chapter_presets(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """The presets of a chapter: front matter ``deepspin: presets: {NAME: {param: value}}``."""
-    nb = _read(Path(path))
+    nb = _read(_check_path("path", path))
     presets = (nb.metadata.get("deepspin") or {}).get("presets") or {}
     if not isinstance(presets, Mapping) or not all(
         isinstance(v, Mapping) for v in presets.values()
@@ -323,7 +333,7 @@ def chapter_ranges(path: str | os.PathLike) -> dict[str, ranges.ParameterRange |
     "cuda"} ...``, ``# any ...``). A parameter whose comment states no range maps to
     ``None``; :func:`run_chapter` checks every value against its range before it runs.
     """
-    path = Path(path)
+    path = _check_path("path", path)
     nb = _read(path)
     index = _parameters_index(nb)
     if index is None:
@@ -336,7 +346,7 @@ def chapter_ranges(path: str | os.PathLike) -> dict[str, ranges.ParameterRange |
 
 def chapter_title(path: str | os.PathLike) -> str:
     """The chapter's title: its first ``# `` heading (empty string if none)."""
-    for cell in _read(Path(path)).cells:
+    for cell in _read(_check_path("path", path)).cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):
@@ -355,6 +365,8 @@ def parse_value(raw: str, default: Any = None) -> Any:
     is always a string (``-p label 3`` gives ``"3"``); where it is a float, ``inf``,
     ``-inf`` and ``nan`` are understood.
     """
+    if not isinstance(raw, str):
+        raise ValueError(f"raw must be a command-line string, got {raw!r}")
     try:
         value = ast.literal_eval(raw.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -456,8 +468,23 @@ def resolve_parameters(
     ValueError
         For an unknown preset (the message lists the presets), or an unknown name or a
         value whose type does not match the default's (the message lists the parameters
-        with their defaults). A default of ``None`` accepts any parameter value.
+        with their defaults), or a value outside its supported range. A default of ``None``
+        accepts any parameter value.
     """
+    if not isinstance(defaults, Mapping):
+        raise ValueError(f"defaults must be a mapping of name to value, got {defaults!r}")
+    if not isinstance(presets, Mapping):
+        raise ValueError(f"presets must be a mapping of name to values, got {presets!r}")
+    if preset is not None and not isinstance(preset, str):
+        raise ValueError(f"preset must be a preset name or None, got {preset!r}")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ValueError(
+            f"overrides must be a mapping of parameter name to value, got {overrides!r}"
+        )
+    if not isinstance(chapter, str):
+        raise ValueError(f"chapter must be a string, got {chapter!r}")
+    if supported is not None and not isinstance(supported, Mapping):
+        raise ValueError(f"supported must be a mapping of name to range, got {supported!r}")
     values = dict(defaults)
     changes: list[tuple[str, Any, str]] = []
     if preset is not None:
@@ -510,6 +537,13 @@ def default_out_dir(
 
     A suffix ``-2``, ``-3``, ... is added if that directory already exists.
     """
+    for name, value, optional in (("chapter", chapter, False), ("preset", preset, True)):
+        if value is None and optional:
+            continue
+        if not isinstance(value, str) or not value or "/" in value or value in (".", ".."):
+            raise ValueError(f"{name} must be a name without '/', got {value!r}")
+    if now is not None and not isinstance(now, _dt.datetime):
+        raise ValueError(f"now must be a datetime or None, got {now!r}")
     now = _dt.datetime.now() if now is None else now
     base = book_root() / "results" / chapter / f"{preset or 'default'}-{now:%Y%m%d-%H%M%S}"
     out, k = base, 1
@@ -521,6 +555,8 @@ def default_out_dir(
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
     """Installed version of each package (``None`` where it is not installed)."""
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"names must be a tuple of package names, got {names!r}")
     versions: dict[str, str | None] = {}
     for name in names:
         try:
@@ -536,6 +572,7 @@ def git_revision(path: str | os.PathLike) -> tuple[str | None, bool | None]:
     ``dirty`` is true when tracked files differ from the commit or untracked files exist.
     Nothing is written to the repository (``--no-optional-locks``).
     """
+    path = _check_path("path", path)
 
     def git(*args: str) -> str | None:
         try:
@@ -655,7 +692,7 @@ def remove_stale_tmp(out: str | os.PathLike) -> list[Path]:
     list of pathlib.Path
         The directories removed.
     """
-    out = Path(out)
+    out = _check_path("out", out)
     removed = []
     if not out.parent.is_dir():
         return removed
@@ -773,7 +810,7 @@ def run_chapter(
 
     path = find_chapter(chapter)
     if params is not None and not isinstance(params, Mapping):
-        raise ValueError(f"params must be a mapping of name to value, got {params!r}")
+        raise ValueError(f"params must be a mapping of parameter name to value, got {params!r}")
     if out is not None and not isinstance(out, str | os.PathLike):
         raise ValueError(f"out must be a path or None, got {out!r}")
     if not isinstance(progress, bool):
@@ -1007,6 +1044,10 @@ def main(argv: list[str] | None = None) -> int:
     argument (unknown chapter, preset or parameter, wrong type), caught before anything
     runs; 128 + signal number when interrupted.
     """
+    if argv is not None and (
+        not isinstance(argv, list | tuple) or not all(isinstance(a, str) for a in argv)
+    ):
+        raise ValueError(f"argv must be a list of strings or None, got {argv!r}")
     args = _build_parser().parse_args(argv)
     if args.command == "list":
         return _cmd_list()
