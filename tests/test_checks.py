@@ -232,3 +232,93 @@ def test_check_array_refuses_with_name_range_and_value(value, kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         check_array("Q", value, **kwargs)
+
+
+@pytest.mark.parametrize("value", [np.array([1 + 2j, 0.5]), ["0.5"], np.array(["1"])])
+def test_check_array_refuses_complex_and_strings(value):
+    from deepspin.checks import check_array
+
+    # a complex array used to lose its imaginary part, a string used to be parsed
+    with pytest.raises(ValueError, match="Q must be an array of reals"):
+        check_array("Q", value)
+
+
+# --------------------------------------------------------------------------- the other validators
+
+
+def test_check_bool_is_strict():
+    from deepspin.checks import check_bool
+
+    assert check_bool("progress", True) is True
+    assert check_bool("progress", np.bool_(False)) is False
+    for value in ("no", 1, 0, 1.0, None):
+        with pytest.raises(ValueError, match="progress must be True or False"):
+            check_bool("progress", value)
+
+
+def test_check_int_array():
+    from deepspin.checks import check_int_array
+
+    out = check_int_array("labels", np.array([0, 9], dtype=np.uint8), 0, 9, ndim=1)
+    assert out.dtype == np.int64 and out.tolist() == [0, 9]
+    cases = [
+        ([0.0, 1.0], "dtype float64"),
+        ([0, 10], r"labels must hold integers in \[0, 9\], got 10"),
+        ([[0]], "1-D array"),
+        (np.zeros(0, dtype=int), "not be empty"),
+        ([True], "dtype bool"),
+    ]
+    for value, match in cases:
+        with pytest.raises(ValueError, match=match):
+            check_int_array("labels", value, 0, 9, ndim=1, allow_empty=False)
+
+
+def test_check_spin_array():
+    from deepspin.checks import check_spin_array
+
+    out = check_spin_array("s", [1.0, -1.0], ndim=1)
+    assert out.dtype == np.int8 and out.tolist() == [1, -1]
+    assert check_spin_array("s", [[1]], ndim=(1, 2)).shape == (1, 1)
+    for value, match in [([1, 0], "got 0"), ([1, np.nan], "got nan"), (["a"], "spins")]:
+        with pytest.raises(ValueError, match=match):
+            check_spin_array("s", value)
+    with pytest.raises(ValueError, match="1-D or 3-D"):
+        check_spin_array("s", [[1]], ndim=(1, 3))
+
+
+def test_check_shape():
+    from deepspin.checks import check_shape
+
+    check_shape("J", np.zeros((3, 3)), (3, None))
+    for array in (np.zeros((2, 3)), np.zeros(3), np.zeros((3, 3, 1)), 5):
+        with pytest.raises(ValueError, match=r"J must have shape \(3, ·\)"):
+            check_shape("J", array, (3, None))
+
+
+def test_check_dtype():
+    from deepspin.checks import check_dtype
+
+    assert check_dtype("dtype", np.float32, (np.float32, np.float64)) is np.float32
+    for value in ("float32", np.int64, None):
+        with pytest.raises(ValueError, match="dtype must be one of"):
+            check_dtype("dtype", value, (np.float32, np.float64))
+
+
+def test_check_device_and_torch_generator():
+    import torch
+
+    from deepspin.checks import check_device, torch_generator
+
+    assert check_device("device", "cpu") == torch.device("cpu")
+    assert check_device("device", torch.device("cpu")).type == "cpu"
+    assert check_device("device", "auto").type in ("cpu", "cuda")
+    for value in ("tpu", "", 3, "cpu:x", "meta"):
+        with pytest.raises(ValueError, match="device"):
+            check_device("device", value)
+    a = torch.rand(3, generator=torch_generator(7))
+    assert torch.equal(a, torch.rand(3, generator=torch_generator(np.random.default_rng(7))))
+    # the device is checked (it used to reach torch.Generator and raise a RuntimeError)
+    with pytest.raises(ValueError, match="device must be"):
+        torch_generator(7, "tpu")
+    with pytest.raises(ValueError, match="seed must be"):
+        torch_generator(-1)

@@ -76,6 +76,9 @@ def check_array(
 
     allowed = _fmt_range(low, high, low_open or low is None, high_open or high is None)
     try:
+        # complex arrays would lose their imaginary part, strings would be parsed: refuse both
+        if np.asarray(value).dtype.kind in "cSUVMm":
+            raise TypeError
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an array of reals in {allowed}, got {value!r}") from None
@@ -178,7 +181,7 @@ def check_spin_array(name: str, value, *, ndim: int | tuple[int, ...] | None = N
         wanted = " or ".join(f"{d}-D" for d in allowed_ndim)
         raise ValueError(f"{name} must be a {wanted} array of spins, got shape {array.shape}")
     if array.size and not np.all((array == 1) | (array == -1)):
-        bad = array[(array != 1) & (array != -1)].flat[0]
+        bad = array[(array != 1) & (array != -1)].flat[0].item()
         raise ValueError(f"{name} must hold spins in {{-1, +1}}, got {bad!r}")
     return array.astype(np.int8)
 
@@ -271,6 +274,6 @@ def torch_generator(rng, device="cpu"):
     """
     import torch
 
-    gen = torch.Generator(device=device)
+    gen = torch.Generator(device=check_device("device", device))
     gen.manual_seed(int(as_generator(rng).integers(0, 2**62)))
     return gen
