@@ -1,0 +1,48 @@
+"""Every chapter runs at its ``quick`` preset, and at one physics parameter near the edge of
+the range its parameters cell states (issue 19: a reader who changes a parameter gets a
+chapter that runs, or a refusal before anything runs).
+
+Each run is a full ``deepspin run`` (kernel, every cell, the reproduction check), so the
+file takes minutes: it is marked slow, and CI runs it.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from deepspin import runner
+from deepspin.ranges import check_value
+
+BOOK = Path(__file__).resolve().parents[1] / "notebooks"
+CHAPTERS = sorted(p.stem for p in BOOK.glob("*.md"))
+
+# One physics parameter per chapter, near an end of its stated range, on top of `quick`.
+EDGES = {
+    "gardner": {"kappa": 1.0},
+    "wh_kernels": {"weight_var": 4.0},
+    "wh_replicas": {"temperatures": [5.0, 1.0, 0.0]},
+    "wh_sampling": {"beta_min": 0.3},
+    "yoshino_rs": {"L": 3},
+    "zh_ising": {"block_spins": 4},
+    "zh_landscape": {"x_max": 1.0},
+    "zh_training": {"over_n_train": 650},
+}
+
+
+def test_every_chapter_has_a_quick_preset_and_an_edge():
+    assert sorted(EDGES) == CHAPTERS
+    for chapter in CHAPTERS:
+        path = BOOK / f"{chapter}.md"
+        assert "quick" in runner.chapter_presets(path), f"{chapter} has no quick preset"
+        supported = runner.chapter_ranges(path)
+        for name, value in EDGES[chapter].items():
+            check_value(name, value, supported[name])  # the edge lies inside the range
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("setting", ["quick", "edge"])
+def test_chapter_runs(chapter, setting, tmp_path):
+    params = EDGES[chapter] if setting == "edge" else {}
+    out = runner.run_chapter(chapter, params, tmp_path / "run", preset="quick", progress=False)
+    assert (out / "summary.json").is_file()
