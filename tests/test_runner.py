@@ -144,7 +144,7 @@ def test_find_and_list_chapters_in_the_book(tmp_path, monkeypatch, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "tiny: A tiny chapter"
-    assert "x = 1.5, n = 3, label = 'a'" in out
+    assert "x = 1.5 in [-10, 10], n = 3 in [1, 100], label = 'a'" in out
     assert "double (n=6); relabel (label='b', x=0.25)" in out
     assert "README" not in out
 

@@ -971,7 +971,12 @@ def _format_chapter(path: Path) -> str:
         return f"{path.stem}: unreadable ({err})"
     try:
         params = chapter_parameters(path)
-        lines.append(_wrapped("parameters: ", [f"{k} = {v!r}" for k, v in params.items()], ", "))
+        supported = chapter_ranges(path)
+        shown = [
+            f"{k} = {v!r}" + (f" in {supported[k].text}" if supported.get(k) else "")
+            for k, v in params.items()
+        ]
+        lines.append(_wrapped("parameters: ", shown, ", "))
     except ValueError as err:
         lines.append(f"    parameters: unreadable ({err})")
     try:
