@@ -212,11 +212,11 @@ def test_sample_exact_at_a_strong_field_picks_the_ground_state():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: enumerate_exact(np.zeros(25), np.zeros((25, 25))), "at most 24"),
+        (lambda: enumerate_exact(np.zeros(25), np.zeros((25, 25))), r"N must lie in \[1, 24\]"),
         (lambda: enumerate_exact(np.zeros(3), np.zeros((3, 3)), beta=-1.0), "beta"),
         (lambda: enumerate_exact(np.zeros(3), np.ones((3, 3))), "diagonal"),
         (lambda: enumerate_exact(np.zeros(3), np.zeros((2, 2))), "J must have shape"),
-        (lambda: sample_exact(np.zeros(21), np.zeros((21, 21)), 10), "at most 20"),
+        (lambda: sample_exact(np.zeros(21), np.zeros((21, 21)), 10), r"N must lie in \[1, 20\]"),
         (lambda: sample_exact(np.zeros(3), np.zeros((3, 3)), 0), "n_samples"),
         (lambda: sample_exact(np.zeros(3), np.zeros((3, 3)), 5, beta=np.nan), "beta"),
         (lambda: sample_exact(np.zeros(3), np.zeros((3, 3)), 5, seed=-2), "seed"),

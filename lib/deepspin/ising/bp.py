@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from deepspin.checks import check_int, check_real
+from deepspin.checks import as_generator, check_array, check_bool, check_int, check_real
 from deepspin.ising.model import check_model
 from deepspin.results import SolverResult, warn_if_not_converged
 
@@ -305,7 +305,7 @@ def _initial_messages(n, init_scale, seed):
     P = np.ones((n, n))
     Q = np.ones((n, n))
     if init_scale > 0:
-        rng = np.random.default_rng(seed)
+        rng = as_generator(seed)
         P *= np.exp(init_scale * rng.standard_normal((n, n)))
         Q *= np.exp(init_scale * rng.standard_normal((n, n)))
     return P, Q
@@ -351,13 +351,25 @@ def _run_bp(h, couplings, messages, damping, tol, max_sweeps, correlations=True)
     m = 2.0 * w - 1.0
     energy = float(-h @ m - jc)
     state = BetheState(m, C if correlations else None, log_z, energy, log_z + energy, (P, Q))
-    return SolverResult(
-        state,
-        converged=bool(residual <= tol),
-        iterations=int(sweeps),
-        residual=float(residual),
-        info=dict(damping=damping, tol=tol, n_threads=get_num_threads()),
-    )
+    info = dict(damping=damping, tol=tol, n_threads=get_num_threads())
+    return SolverResult.from_residual(state, residual, tol, sweeps, info)
+
+
+def _check_messages(messages, n):
+    """Float64 copies of two (n, n) arrays of finite positive message ratios."""
+    wanted = f"two ({n}, {n}) arrays of finite positive message ratios (BetheState.messages)"
+    if not isinstance(messages, (tuple, list)) or len(messages) != 2:
+        raise ValueError(f"messages must be {wanted}, got {messages!r}")
+    out = []
+    for k, ratios in enumerate(messages):
+        ratios = np.array(check_array(f"messages[{k}]", ratios, 0.0, low_open=True))
+        if ratios.shape != (n, n):
+            raise ValueError(
+                f"messages must be {wanted} of a model of size {n}, got messages[{k}] of "
+                f"shape {ratios.shape}"
+            )
+        out.append(ratios)
+    return tuple(out)
 
 
 def belief_propagation(
@@ -379,21 +391,22 @@ def belief_propagation(
     h : array (N,)
     J : array (N, N)
         Symmetric, zero diagonal.
-    messages : tuple, optional
+    messages : tuple of two arrays (N, N), optional
         ``BetheState.messages`` of an earlier call with the same N: a warm start (copied,
-        not modified).
+        not modified). The entries are message ratios ``e^{2u}``: finite and > 0.
     damping : float in [0, 1)
         ``r ← (1 − damping) r_new + damping r_old`` (linear in the message ratio; the
         fixed points do not change).
-    tol : float
+    tol : float > 0
         Stop when the Euclidean norm of the change of all message ratios
         ``r = e^{2u}`` in a sweep is at most ``tol`` (so no single ratio moved by more;
         for weak couplings r ≈ 1 and its change is twice that of the cavity field u).
-    max_sweeps : int
-    init_scale : float
+    max_sweeps : int ≥ 0
+        Sweeps allowed in all (0: the messages are only evaluated, unconverged).
+    init_scale : float in [0, 100]
         Without ``messages``, the ratios start at ``exp(init_scale · N(0, 1))`` (0: all
-        cavity fields zero).
-    seed : int
+        cavity fields zero; above 100 the ratios could overflow).
+    seed : None, int ≥ 0 or numpy Generator
         Seed of that random start.
     correlations : bool
         Return the N × N matrix C (the energy is computed either way).
@@ -404,20 +417,21 @@ def belief_propagation(
     -------
     SolverResult
         ``value`` is a :class:`BetheState`; ``residual`` is the norm of the last sweep's
-        change of the message ratios; ``iterations`` counts sweeps.
+        change of the message ratios (∞ before any sweep); ``converged`` is
+        ``residual ≤ tol``; ``iterations`` counts sweeps.
     """
     h, J = check_model(h, J)
     n = h.size
     damping = check_real("damping", damping, 0.0, 1.0, high_open=True)
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_sweeps = check_int("max_sweeps", max_sweeps, 0)
-    init_scale = check_real("init_scale", init_scale, 0.0)
-    if messages is None:
-        messages = _initial_messages(n, init_scale, seed)
-    else:
-        messages = tuple(np.array(m, dtype=np.float64) for m in messages)
-        if len(messages) != 2 or any(m.shape != (n, n) for m in messages):
-            raise ValueError(f"messages must be two ({n}, {n}) arrays from a model of size {n}")
+    init_scale = check_real("init_scale", init_scale, 0.0, 100.0)
+    seed = as_generator(seed)
+    correlations = check_bool("correlations", correlations)
+    warn = check_bool("warn", warn)
+    messages = (
+        _initial_messages(n, init_scale, seed) if messages is None else _check_messages(messages, n)
+    )
     result = _run_bp(h, _prepare(J), messages, damping, tol, max_sweeps, correlations)
     if warn:
         warn_if_not_converged(result, "belief_propagation")

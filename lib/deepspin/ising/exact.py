@@ -44,7 +44,7 @@ import numpy as np
 from numba import njit, prange
 
 from deepspin.checks import as_generator, check_int, check_real
-from deepspin.ising.model import check_model
+from deepspin.ising.model import _check_model
 
 __all__ = ["ExactResult", "enumerate_exact", "sample_exact"]
 
@@ -317,6 +317,7 @@ def enumerate_exact(h, J, beta=1.0) -> ExactResult:
     Parameters
     ----------
     h : array (N,)
+        Finite fields, N in [1, 24] (2^N configurations are summed).
     J : array (N, N)
         Symmetric, zero diagonal.
     beta : float ≥ 0
@@ -326,7 +327,7 @@ def enumerate_exact(h, J, beta=1.0) -> ExactResult:
     -------
     ExactResult
     """
-    h, J = check_model(h, J, max_n=MAX_N)
+    h, J = _check_model(h, J, MAX_N, why="to enumerate exactly (2^N configurations)")
     beta = check_real("beta", beta, 0.0)
     n = h.size
     n_low, part_bits = _split(n)
@@ -393,9 +394,11 @@ def sample_exact(h, J, n_samples, seed=None, beta=1.0) -> np.ndarray:
     Parameters
     ----------
     h : array (N,)
+        Finite fields, N in [1, 20] (the 2^N probabilities are tabulated).
     J : array (N, N)
+        Symmetric, zero diagonal.
     n_samples : int ≥ 1
-    seed : None, int or numpy Generator
+    seed : None, int ≥ 0 or numpy Generator
     beta : float ≥ 0
 
     Returns
@@ -403,7 +406,7 @@ def sample_exact(h, J, n_samples, seed=None, beta=1.0) -> np.ndarray:
     ndarray of int8, shape (n_samples, N)
         One configuration of ±1 per row.
     """
-    h, J = check_model(h, J, max_n=MAX_N_SAMPLE)
+    h, J = _check_model(h, J, MAX_N_SAMPLE, why="to tabulate all 2^N probabilities")
     n_samples = check_int("n_samples", n_samples, 1)
     beta = check_real("beta", beta, 0.0)
     rng = as_generator(seed)

@@ -28,11 +28,18 @@ import numpy as np
 from numba import njit, prange
 from scipy.optimize import minimize
 
-from deepspin.checks import check_choice, check_int, check_real
+from deepspin.checks import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_device,
+    check_int,
+    check_real,
+)
 from deepspin.ising import bp
 from deepspin.ising.exact import MAX_N, enumerate_exact
-from deepspin.ising.model import check_model, check_spins
-from deepspin.ising.montecarlo import moments
+from deepspin.ising.model import _check_model
+from deepspin.ising.montecarlo import _check_samples, moments
 from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
@@ -50,48 +57,58 @@ __all__ = [
 # validation and the fit error
 
 
-def _check_moments(m, C, m_name="m", C_name="C"):
-    """Validate moments; return float64 copies with ``C`` exactly symmetric, diagonal 1."""
-    m = np.asarray(m, dtype=np.float64)
-    if m.ndim != 1 or m.size == 0:
-        raise ValueError(f"{m_name} must be a non-empty vector, got shape {m.shape}")
+def _check_moments(m, C, m_name="m", C_name="C", n=None):
+    """Validate moments; return float64 copies with ``C`` exactly symmetric, diagonal 1.
+
+    ``m`` is a non-empty vector in [−1, 1] (of ``n`` entries when given); ``C`` an
+    ``(N, N)`` matrix, symmetric up to 1e-10, whose off-diagonal entries lie in [−1, 1];
+    its diagonal is ignored (a sum of probabilities may exceed 1 by round-off, and some
+    codes store 0 there) but must be finite: a NaN there is a sign of broken data.
+    """
+    m = check_array(m_name, m, -1.0, 1.0, ndim=1, allow_empty=False)
+    if n is not None and m.size != n:
+        raise ValueError(f"{m_name} must have shape ({n},), got {m.shape}")
     n = m.size
-    C = np.array(C, dtype=np.float64)
+    try:
+        C = np.array(C, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{C_name} must be an ({n}, {n}) array in [-1, 1], got {C!r}") from None
     if C.shape != (n, n):
         raise ValueError(f"{C_name} must have shape ({n}, {n}) to match {m_name}, got {C.shape}")
-    if not np.all(np.isfinite(m)):
-        raise ValueError(f"{m_name} must be finite")
-    if np.any(np.abs(m) > 1.0):
+    check_array(C_name, C)
+    diagonal = np.diagonal(C).copy()
+    np.fill_diagonal(C, 0.0)
+    check_array(C_name, C, -1.0, 1.0)
+    np.fill_diagonal(C, diagonal)
+    asymmetry = float(np.abs(C - C.T).max())
+    if asymmetry > 1e-10:
         raise ValueError(
-            f"{m_name} must lie in [-1, 1] (magnetisations), got max |{m_name}| = "
-            f"{np.abs(m).max():.6g}"
+            f"{C_name} must be symmetric (|{C_name}_ij − {C_name}_ji| ≤ 1e-10), got "
+            f"max |{C_name} − {C_name}ᵀ| = {asymmetry:.3g}"
         )
     np.fill_diagonal(C, 1.0)
-    if not np.all(np.isfinite(C)):
-        raise ValueError(f"{C_name} must be finite")
-    if np.any(np.abs(C) > 1.0):
-        raise ValueError(
-            f"{C_name} must lie in [-1, 1] (second moments of ±1 spins), got max |{C_name}| = "
-            f"{np.abs(C).max():.6g}"
-        )
-    if np.abs(C - C.T).max() > 1e-10:
-        raise ValueError(f"{C_name} must be symmetric")
     C = 0.5 * (C + C.T)
     return m, C
 
 
 def _check_mask(mask, n):
-    """A symmetric boolean matrix with a false diagonal, or None (all pairs)."""
+    """A symmetric boolean matrix (its diagonal is ignored), or None (all pairs)."""
     if mask is None:
         return None
-    mask = np.asarray(mask)
+    try:
+        mask = np.array(mask)
+    except (TypeError, ValueError):
+        raise ValueError(f"mask must be a boolean ({n}, {n}) array, got {mask!r}") from None
+    if mask.dtype != np.bool_:
+        raise ValueError(f"mask must be a boolean ({n}, {n}) array, got dtype {mask.dtype}")
     if mask.shape != (n, n):
         raise ValueError(f"mask must have shape ({n}, {n}), got {mask.shape}")
-    if mask.dtype != np.bool_:
-        raise ValueError(f"mask must be a boolean array, got dtype {mask.dtype}")
     if np.any(mask != mask.T):
-        raise ValueError("mask must be symmetric")
-    mask = mask.copy()
+        i, j = np.argwhere(mask != mask.T)[0]
+        raise ValueError(
+            f"mask must be symmetric, got mask[{i}, {j}] = {mask[i, j]}, "
+            f"mask[{j}, {i}] = {mask[j, i]}"
+        )
     np.fill_diagonal(mask, False)
     return mask
 
@@ -114,8 +131,8 @@ def rmse(m_model, C_model, m_data, C_data, mask=None) -> float:
     C_model, C_data : array (N, N)
         Symmetric second moments ``⟨σ_i σ_j⟩``, in [−1, 1].
     mask : bool array (N, N), optional
-        Average the correlation term over the pairs of the mask only (the pairs a masked
-        :func:`fit_boltzmann` fits).
+        Symmetric (the diagonal is ignored). Average the correlation term over the pairs of
+        the mask only (the pairs a masked :func:`fit_boltzmann` fits).
 
     Returns
     -------
@@ -123,10 +140,7 @@ def rmse(m_model, C_model, m_data, C_data, mask=None) -> float:
     """
     m_model, C_model = _check_moments(m_model, C_model, "m_model", "C_model")
     n = m_model.size
-    m_data = np.asarray(m_data, dtype=np.float64)
-    if m_data.shape != (n,):
-        raise ValueError(f"m_data must have shape ({n},) to match m_model, got {m_data.shape}")
-    m_data, C_data = _check_moments(m_data, C_data, "m_data", "C_data")
+    m_data, C_data = _check_moments(m_data, C_data, "m_data", "C_data", n)
     return _moment_distance(m_model, C_model, m_data, C_data, _check_mask(mask, n))
 
 
@@ -167,8 +181,9 @@ def mean_field_inversion(m, C, method="naive", clip=1e-6) -> tuple[np.ndarray, n
     Parameters
     ----------
     m : array (N,)
+        Magnetisations, in [−1, 1].
     C : array (N, N)
-        Raw second moments; the diagonal is ignored.
+        Raw second moments in [−1, 1], symmetric; the diagonal is ignored (but finite).
     method : {"naive", "tap"}
     clip : float in (0, 0.5)
         ``|m_i|`` is clipped to ``1 − clip`` so that frozen spins give large but finite
@@ -240,8 +255,9 @@ def bethe_inversion(m, C, mask=None, clip=1e-9) -> tuple[np.ndarray, np.ndarray]
     Parameters
     ----------
     m : array (N,)
+        Magnetisations, in [−1, 1].
     C : array (N, N)
-        Raw second moments; the diagonal is ignored.
+        Raw second moments in [−1, 1], symmetric; the diagonal is ignored (but finite).
     mask : bool array (N, N), optional
         The graph of the model (symmetric); couplings outside it are zero.
     clip : float in (0, 0.01]
@@ -553,19 +569,27 @@ class _BPSolver:
         return None, used
 
 
-def _start(init, h0, J0, m, C, mask):
-    """Starting fields and couplings, and the name of the start."""
+def _check_start(h0, J0, n):
+    """A starting model ``(h0, J0)`` of ``n`` spins (copies), or ``(None, None)``."""
     if (h0 is None) != (J0 is None):
-        raise ValueError("h0 and J0 must be given together (or neither)")
-    n = m.size
+        given, missing = ("h0", "J0") if J0 is None else ("J0", "h0")
+        raise ValueError(
+            f"h0 and J0 must be given together (or neither): {given} is given, {missing} is None"
+        )
+    if h0 is None:
+        return None, None
+    h0 = check_array("h0", h0, ndim=1, allow_empty=False)
+    if h0.size != n:
+        raise ValueError(f"h0 must have shape ({n},) to match m, got {h0.shape}")
+    h0, J0 = _check_model(h0, J0, names=("h0", "J0"))
+    return h0.copy(), J0.copy()
+
+
+def _start(init, h0, J0, m, C, mask):
+    """Starting fields and couplings (``h0, J0`` validated by :func:`_check_start`), and
+    the name of the start."""
     if h0 is not None:
-        try:
-            h, J = check_model(h0, J0)
-        except ValueError as err:
-            raise ValueError(f"h0, J0: {err}") from None
-        if h.size != n:
-            raise ValueError(f"h0 must have shape ({n},) to match m, got {h.shape}")
-        return h.copy(), J.copy(), "h0, J0"
+        return h0, J0, "h0, J0"
     if init == "independent":
         h, J = _independent(m)
     elif init == "mean_field":
@@ -706,9 +730,10 @@ def fit_boltzmann(
     m : array (N,)
         Data magnetisations, in [−1, 1].
     C : array (N, N)
-        Data second moments ``⟨σ_i σ_j⟩``, symmetric; the diagonal is ignored.
-    h0, J0 : arrays, optional
-        Start (both or neither); overrides ``init``.
+        Data second moments ``⟨σ_i σ_j⟩`` in [−1, 1], symmetric; the diagonal is ignored
+        (but finite).
+    h0, J0 : arrays (N,), (N, N), optional
+        Start (both or neither; ``J0`` symmetric, zero diagonal); overrides ``init``.
     init : {"bethe", "independent", "mean_field"}
     l2 : float ≥ 0
         ``γ``, the L2 strength on ``J``; the default 1e-4 is the paper's.
@@ -728,7 +753,7 @@ def fit_boltzmann(
         Starting BP damping.
     bp_max_sweeps : int ≥ 1
         Sweeps allowed to one BP solution at one damping.
-    bp_tol : float, optional
+    bp_tol : float > 0, optional
         A fixed BP tolerance (as in :func:`~deepspin.ising.belief_propagation`) instead of
         the adaptive one.
     max_move : float > 0
@@ -744,17 +769,21 @@ def fit_boltzmann(
         ``value = (h, J)``: the last accepted parameters (highest ``ℓ``) when converged;
         otherwise the accepted parameters of lowest RMSE (the paper's choice; when the data
         are out of BP's reach, ``ℓ`` can keep rising while the moments drift away).
-        ``converged`` as above; ``iterations`` the learning steps taken; ``residual`` the
-        RMSE of ``value``, eq. (fit-rmse) (over the mask, if any). ``info`` holds, with
+        ``residual`` is the gradient RMSE of ``value`` (the quantity ``tol`` bounds; equal
+        to its RMSE when ``l2 = 0``, NaN when BP failed at the start) and ``converged`` is
+        ``residual ≤ tol``; ``iterations`` the learning steps taken (at most
+        ``max_steps``). ``info["fit_rmse"]`` is the RMSE of ``value``, eq. (fit-rmse) (over
+        the mask, if any). ``info`` also holds, with
         index 0 the start and one entry per step after it (a rejected step repeats the
         current values): ``rmse``, ``gradient_rmse``, ``log_likelihood`` (Bethe ``ℓ``; up
         to a constant when masked), ``bp_sweeps`` (all sweeps of that step),
         ``bp_damping``, ``elapsed`` (seconds since the call); one entry per step:
         ``step_size`` (``α``; ``eta_J`` for plain) and ``accepted``; ``best`` and ``last``
-        (dicts of ``step``, ``rmse``, ``h``, ``J``: the accepted parameters of lowest RMSE,
-        and the last accepted ones); ``bp_failures`` (BP runs that did not converge at one
-        damping), ``rejected``, ``stopped`` (``"converged"``, ``"max_steps"``,
-        ``"stalled"``, ``"bp_failed"``), ``init``, ``method``, ``l2``, ``tol``, and
+        (dicts of ``step``, ``rmse``, ``gradient_rmse``, ``h``, ``J``: the accepted
+        parameters of lowest RMSE, and the last accepted ones); ``bp_failures`` (BP runs
+        that did not converge at one damping), ``rejected``, ``stopped``
+        (``"converged"``, ``"max_steps"``, ``"stalled"``, ``"bp_failed"``), ``init``,
+        ``method``, ``l2``, ``tol``, and
         ``messages``: the BP messages of the last accepted model, a warm start for
         :func:`~deepspin.ising.belief_propagation` on the fit's own fixed point.
     """
@@ -775,6 +804,8 @@ def fit_boltzmann(
     if bp_tol is not None:
         bp_tol = check_real("bp_tol", bp_tol, 0.0, low_open=True)
     max_move = check_real("max_move", max_move, 0.0, low_open=True)
+    warn = check_bool("warn", warn)
+    h0, J0 = _check_start(h0, J0, n)
     h, J, started = _start(init, h0, J0, m_data, C_data, mask)
 
     has_mask = mask is not None
@@ -845,7 +876,7 @@ def fit_boltzmann(
         solver.commit()
         grad = centred_gradient(J, state, np.empty((n, n)))
     log(fit, gradient, loglik, sweeps)
-    best = dict(step=0, rmse=fit, h=h.copy(), J=J.copy())
+    best = dict(step=0, rmse=fit, gradient_rmse=gradient, h=h.copy(), J=J.copy())
     memory = _Memory(_MEMORY)
     trial_J = np.empty((n, n))
     spare = np.empty((n, n))  # the gradient at the trial point
@@ -905,7 +936,9 @@ def fit_boltzmann(
                 solver.commit()
                 log(fit, gradient, loglik, used)
                 if fit < best["rmse"]:
-                    best.update(step=steps, rmse=fit, h=h.copy(), J=J.copy())
+                    best.update(
+                        step=steps, rmse=fit, gradient_rmse=gradient, h=h.copy(), J=J.copy()
+                    )
                 break
             log(fit, gradient, loglik, used)
             if not adaptive:
@@ -930,7 +963,7 @@ def fit_boltzmann(
         bp_failures=solver.failures,
         rejected=rejected,
         best=best,
-        last=dict(step=steps, rmse=fit, h=h, J=J),
+        last=dict(step=steps, rmse=fit, gradient_rmse=gradient, h=h, J=J),
         stopped=stopped,
         # BP messages of the last accepted model: a warm start on the fit's own branch
         messages=tuple(array.copy() for array in solver.saved),
@@ -939,13 +972,13 @@ def fit_boltzmann(
         l2=l2,
         tol=tol,
     )
-    converged = stopped == "converged"
-    if not converged and best["rmse"] < fit:
+    if stopped != "converged" and best["rmse"] < fit:
         # on the way to nowhere ℓ may rise while the moments drift away: return the best fit
-        h, J, fit = best["h"], best["J"], best["rmse"]
-    result = SolverResult(
-        (h, J), converged=converged, iterations=steps, residual=float(fit), info=info
-    )
+        h, J, fit, gradient = best["h"], best["J"], best["rmse"], best["gradient_rmse"]
+    info["fit_rmse"] = fit
+    # the gradient RMSE is what tol bounds: converged exactly when stopped == "converged"
+    # (NaN when BP failed at the start, which never converges)
+    result = SolverResult.from_residual((h, J), gradient, tol, steps, info)
     if warn:
         warn_if_not_converged(result, f"fit_boltzmann (stopped: {stopped})")
     return result
@@ -1055,17 +1088,18 @@ def fit_pseudolikelihood(
 
     Parameters
     ----------
-    samples : array (M, N) of ±1
+    samples : array (M, N) of ±1, M ≥ 1, N ≥ 1
     l1 : float ≥ 0
         L1 strength on the couplings.
     lr : float > 0
         Initial step: L-BFGS's ``lr`` (1 is the natural value with a line search), or the
         first FISTA step ``1/L`` (then adapted by backtracking).
     max_iter : int ≥ 1
-        Iterations (L-BFGS iterations, or FISTA steps).
+        Iterations in all (L-BFGS iterations, or FISTA steps).
     tol : float > 0
-    device : str
-        A torch device, e.g. ``"cpu"`` or ``"cuda"``.
+        Bound on the stationarity measure below.
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"auto"`` (CUDA when available) or a ``torch.device``.
     warn : bool
         Warn when not converged.
 
@@ -1077,20 +1111,15 @@ def fit_pseudolikelihood(
         ``optimizer`` (``"lbfgs"`` or ``"fista"``), ``evaluations`` (objective
         evaluations), ``l1``, ``n_samples``, ``device``.
     """
-    samples = np.asarray(samples)
-    if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
-        raise ValueError(f"samples must be a non-empty (M, N) array, got shape {samples.shape}")
-    check_spins(samples, samples.shape[1], "samples")
+    samples = _check_samples(samples)
     l1 = check_real("l1", l1, 0.0)
     lr = check_real("lr", lr, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
     tol = check_real("tol", tol, 0.0, low_open=True)
+    device = check_device("device", device)
+    warn = check_bool("warn", warn)
     import torch
 
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must name a torch device, got {device!r} ({err})") from None
     objective = _Pseudolikelihood(samples, device)
     n = objective.n
     m = np.clip(samples.mean(axis=0), -1.0 + 1e-9, 1.0 - 1e-9)
@@ -1104,20 +1133,15 @@ def fit_pseudolikelihood(
     residual = _stationarity(torch, x, grad, n, l1)
     h = x[:n].cpu().numpy().copy()
     J = objective.couplings(x).cpu().numpy()
-    result = SolverResult(
-        (h, J),
-        converged=residual <= tol,
-        iterations=iterations,
-        residual=residual,
-        info=dict(
-            objective=float(loss) + l1 * float(x[n:].abs().sum()),
-            optimizer="lbfgs" if l1 == 0.0 else "fista",
-            evaluations=evaluations + 1,
-            l1=l1,
-            n_samples=objective.n_samples,
-            device=str(device),
-        ),
+    info = dict(
+        objective=float(loss) + l1 * float(x[n:].abs().sum()),
+        optimizer="lbfgs" if l1 == 0.0 else "fista",
+        evaluations=evaluations + 1,
+        l1=l1,
+        n_samples=objective.n_samples,
+        device=str(device),
     )
+    result = SolverResult.from_residual((h, J), residual, tol, iterations, info)
     if warn:
         warn_if_not_converged(result, "fit_pseudolikelihood")
     return result
@@ -1222,9 +1246,9 @@ def fit_exact(m, C, *, l2=0.0, tol=1e-7, max_iter=1000, h0=None, J0=None) -> Sol
     Parameters
     ----------
     m : array (N,)
-        Data magnetisations, |m_i| < 1.
+        Data magnetisations in (−1, 1), N in [1, 24].
     C : array (N, N)
-        Data second moments, symmetric; the diagonal is ignored.
+        Data second moments in [−1, 1], symmetric; the diagonal is ignored (but finite).
     l2 : float ≥ 0
         ``γ``, the L2 strength on J.
     tol : float > 0
@@ -1232,26 +1256,35 @@ def fit_exact(m, C, *, l2=0.0, tol=1e-7, max_iter=1000, h0=None, J0=None) -> Sol
         optimum ``ℓ`` changes by the square of the gradient, so rounding in ``ln Z`` stops the
         line search at a gradient of ~1e-8: targets below 1e-7 may not be reached.
     max_iter : int ≥ 1
-        L-BFGS iterations.
-    h0, J0 : arrays, optional
-        Start (both or neither); default independent spins, ``h = artanh m``, ``J = 0``.
+        L-BFGS iterations in all.
+    h0, J0 : arrays (N,), (N, N), optional
+        Start (both or neither; ``J0`` symmetric, zero diagonal); default independent spins,
+        ``h = artanh m``, ``J = 0``.
 
     Returns
     -------
     SolverResult
-        ``value`` is ``(h, J)``; ``residual`` the gradient RMSE; ``info`` holds
+        ``value`` is ``(h, J)``; ``residual`` the gradient RMSE, ``converged`` is
+        ``residual ≤ tol`` (a warning when not); ``info`` holds
         ``log_likelihood`` (per sample, without the penalty) and ``entropy`` (of the fitted
         model, ``S = ln Z − Σ h ⟨σ⟩ − Σ_{i<j} J ⟨σσ⟩``; at γ = 0 it equals ``−ℓ``).
     """
     m, C = _check_moments(m, C)
     n = m.size
     if n > MAX_N:
-        raise ValueError(f"m has {n} spins; exact fitting enumerates 2^N states, N ≤ {MAX_N}")
-    if np.any(np.abs(m) >= 1.0):
-        raise ValueError("m must lie strictly inside (-1, 1): a frozen spin has no finite field")
+        raise ValueError(
+            f"m has N = {n} spins, too many to fit exactly (2^N states are enumerated): N "
+            f"must lie in [1, {MAX_N}]"
+        )
+    frozen = np.abs(m) >= 1.0
+    if frozen.any():
+        raise ValueError(
+            f"m must lie in (-1, 1) (a frozen spin has no finite field), got {m[frozen][0]!r}"
+        )
     l2 = check_real("l2", l2, 0.0)
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
+    h0, J0 = _check_start(h0, J0, n)
     upper = np.triu_indices(n, 1)
 
     def unpack(theta):
@@ -1267,13 +1300,8 @@ def fit_exact(m, C, *, l2=0.0, tol=1e-7, max_iter=1000, h0=None, J0=None) -> Sol
         grad = np.concatenate([m - exact.m, C[upper] - exact.C[upper] - l2 * couplings])
         return -loglik, -grad
 
-    if (h0 is None) != (J0 is None):
-        raise ValueError("give both h0 and J0, or neither")
     if h0 is None:
         h0, J0 = np.arctanh(m), np.zeros((n, n))
-    h0, J0 = check_model(h0, J0)
-    if h0.size != n:
-        raise ValueError(f"h0 must have {n} entries to match m")
     start = np.concatenate([h0, J0[upper]])
     # scipy's gtol bounds the largest gradient entry; the RMSE below is the criterion
     found = minimize(negative_loglik, start, jac=True, method="L-BFGS-B",
@@ -1282,11 +1310,9 @@ def fit_exact(m, C, *, l2=0.0, tol=1e-7, max_iter=1000, h0=None, J0=None) -> Sol
     exact = enumerate_exact(h, J)
     residual = _moment_distance(exact.m, exact.C + l2 * J, m, C, None)
     loglik = h @ m + J[upper] @ C[upper] - exact.log_z
-    result = SolverResult(
-        value=(h, J), converged=residual <= tol, iterations=int(found.nit), residual=residual,
-        info=dict(log_likelihood=float(loglik), entropy=float(exact.entropy), l2=l2,
-                  message=str(found.message)),
-    )  # fmt: skip
+    info = dict(log_likelihood=float(loglik), entropy=float(exact.entropy), l2=l2,
+                message=str(found.message))  # fmt: skip
+    result = SolverResult.from_residual((h, J), residual, tol, found.nit, info)
     return warn_if_not_converged(result, "fit_exact")
 
 
@@ -1305,8 +1331,8 @@ def bp_bias(m_bp, C_bp, samples, m_data=None, C_data=None) -> dict:
     samples : array ``(K, N)`` of ±1, K ≥ 2
         Monte Carlo samples of the same model; the two halves must be independent (e.g.
         ``metropolis`` samples, which come chain by chain, from an even number of chains).
-    m_data, C_data : arrays, optional
-        The data's moments, to report the RMSE of both methods to them.
+    m_data, C_data : arrays ``(N,)``, ``(N, N)``, optional
+        The data's moments (both or neither), to report the RMSE of both methods to them.
 
     Returns
     -------
@@ -1315,9 +1341,15 @@ def bp_bias(m_bp, C_bp, samples, m_data=None, C_data=None) -> dict:
         data, ``rmse_mc_data``, ``rmse_bp_data``.
     """
     m_bp, C_bp = _check_moments(m_bp, C_bp, "m_bp", "C_bp")
-    samples = check_spins(np.asarray(samples), m_bp.size, "samples")
-    if samples.ndim != 2 or samples.shape[0] < 2:
-        raise ValueError(f"samples must be a (K, {m_bp.size}) array with K ≥ 2")
+    n = m_bp.size
+    samples = _check_samples(samples, min_rows=2)
+    if samples.shape[1] != n:
+        raise ValueError(f"samples must have shape (K, {n}) to match m_bp, got {samples.shape}")
+    with_data = m_data is not None or C_data is not None
+    if with_data:
+        if m_data is None or C_data is None:
+            raise ValueError("m_data and C_data must be given together (or neither)")
+        m_data, C_data = _check_moments(m_data, C_data, "m_data", "C_data", n)
     m_mc, C_mc = moments(samples)
     half = samples.shape[0] // 2
     error = rmse(*moments(samples[:half]), *moments(samples[half : 2 * half])) / 2
@@ -1326,8 +1358,7 @@ def bp_bias(m_bp, C_bp, samples, m_data=None, C_data=None) -> dict:
     out = dict(rmse_mc_bp=distance, mc_error=error, bias=bias,
                bias_over_error=bias / error if error > 0 else math.inf,
                max_dm=float(np.abs(m_mc - m_bp).max()))  # fmt: skip
-    if m_data is not None or C_data is not None:
-        m_data, C_data = _check_moments(m_data, C_data)
+    if with_data:
         out.update(rmse_mc_data=rmse(m_mc, C_mc, m_data, C_data),
                    rmse_bp_data=rmse(m_bp, C_bp, m_data, C_data))  # fmt: skip
     return out

@@ -37,11 +37,11 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.sparse.csgraph import connected_components
 
-from deepspin.checks import as_generator, check_int, check_real
+from deepspin.checks import as_generator, check_array, check_bool, check_int, check_real
 from deepspin.ising import bp
 from deepspin.ising.exact import _LOW_BITS, MAX_N_SAMPLE, _all_energies
 from deepspin.ising.inverse import rmse
-from deepspin.ising.model import check_model, check_spins
+from deepspin.ising.model import _check_model, check_model, check_spins
 from deepspin.ising.montecarlo import _check_samples, metropolis
 from deepspin.ising.montecarlo import moments as sample_moments
 from deepspin.results import SolverResult, warn_if_not_converged
@@ -103,8 +103,11 @@ class Landscape:
 
 
 def entropy_upper_bound(d):
-    """``s_ub(d) = −d ln d − (1 − d) ln(1 − d)``: ln(number of σ at distance dN) / N."""
-    d = np.asarray(d, dtype=np.float64)
+    """``s_ub(d) = −d ln d − (1 − d) ln(1 − d)``: ln(number of σ at distance dN) / N.
+
+    ``d`` is a float or an array of distances in [0, 1]; the result has its shape.
+    """
+    d = check_array("d", d, 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = -np.where(d > 0, d * np.log(d), 0.0) - np.where(d < 1, (1 - d) * np.log1p(-d), 0.0)
     return out
@@ -145,17 +148,25 @@ class _TiltedSolver:
 
 
 def _check_x(x):
-    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError("x must be a non-empty 1-D array of finite values")
+    """A non-empty 1-D float array of finite tilts (a number is one point)."""
+    x = check_array("x", x, allow_empty=False)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if x.ndim != 1:
+        raise ValueError(f"x must be a number or a 1-D array of finite reals, got shape {x.shape}")
     return x
+
+
+def _check_reference(reference, n, name="reference"):
+    reference = check_spins(reference, n, name)
+    if reference.ndim != 1:
+        raise ValueError(f"{name} must be one configuration of shape ({n},), got {reference.shape}")
+    return reference
 
 
 def _validate(h, J, reference, x, damping, tol, max_sweeps):
     h, J = check_model(h, J)
-    reference = check_spins(reference, h.size, "reference")
-    if reference.ndim != 1:
-        raise ValueError(f"reference must be one configuration of shape ({h.size},)")
+    reference = _check_reference(reference, h.size)
     x = _check_x(x)
     damping = check_real("damping", damping, 0.0, 1.0, high_open=True)
     tol = check_real("tol", tol, 0.0, low_open=True)
@@ -195,21 +206,28 @@ def entropy_landscape(
         The model, ``P(σ) ∝ exp(−β E(σ))``.
     reference : array (N,) of ±1
         The reference configuration σ*.
-    x : array, optional
-        Coupling fields, swept in the order given (reverse them to sweep the other way);
-        each point is warm-started from the previous one. Default ``linspace(−3, 3, 121)``.
-    beta : float
+    x : float or array (K,), optional
+        Finite coupling fields, swept in the order given (reverse them to sweep the other
+        way); each point is warm-started from the previous one. Default
+        ``linspace(−3, 3, 121)``.
+    beta : float > 0
         Inverse temperature (1: the fitted model itself).
-    damping : float
+    damping : float in [0, 1)
         BP damping; a point that does not converge goes on with damping 0.5, 0.8, 0.95.
-    tol, max_sweeps :
-        BP stopping rule (see :func:`deepspin.ising.belief_propagation`).
+    tol : float > 0
+        BP tolerance (see :func:`deepspin.ising.belief_propagation`).
+    max_sweeps : int ≥ 1
+        BP sweeps allowed at each damping of that ladder: a point uses at most
+        ``max_sweeps`` times the number of damping levels tried, all counted in
+        ``iterations``.
     progress : bool
         Show a progress bar.
 
     Returns
     -------
     Landscape
+        A point is ``converged`` when BP's residual at its last damping is at most ``tol``
+        (its ``residual``); a warning names the points that are not.
     """
     if x is None:
         x = np.linspace(-3.0, 3.0, 121)
@@ -217,6 +235,7 @@ def entropy_landscape(
         h, J, reference, x, damping, tol, max_sweeps
     )
     beta = check_real("beta", beta, 0.0, low_open=True)
+    progress = check_bool("progress", progress)
     solver = _TiltedSolver(h, J, reference, damping, tol, max_sweeps)
     points = [solver.solve(xi, beta) for xi in _bar(x, progress)]
     return _collect(x, np.full(x.size, beta), points, dict(mode="fixed beta", beta=beta))
@@ -248,22 +267,30 @@ def iso_energy_landscape(
     warm-started throughout); ``⟨E⟩`` decreases with β, so the root is unique when it is
     bracketed. Points where it is not bracketed get ``NaN`` and ``converged = False``.
 
+    Parameters
+    ----------
+    h, J, reference, x, damping, tol, max_sweeps, progress :
+        As in :func:`entropy_landscape`.
+    beta_range : pair of floats ``(low, high)``, ``0 < low < high``
+        Where β is looked for.
+    energy_tol : float > 0
+        Brent's tolerance on β (the root is bracketed to within it).
+
     Returns
     -------
     Landscape
-        With ``beta`` the β found at each x.
+        With ``beta`` the β found at each x. A point is ``converged`` when its root was
+        bracketed, Brent's method met ``energy_tol`` within its 100 iterations, and BP
+        converged at the β found.
     """
     if x is None:
         x = np.linspace(-3.0, 3.0, 121)
     h, J, reference, x, damping, tol, max_sweeps = _validate(
         h, J, reference, x, damping, tol, max_sweeps
     )
-    lo, hi = (
-        check_real(f"beta_range[{i}]", b, 0.0, low_open=True) for i, b in enumerate(beta_range)
-    )
-    if not lo < hi:
-        raise ValueError(f"beta_range must be increasing, got {beta_range}")
+    lo, hi = _check_beta_range(beta_range)
     energy_tol = check_real("energy_tol", energy_tol, 0.0, low_open=True)
+    progress = check_bool("progress", progress)
     target = float(-h @ reference - 0.5 * reference @ J @ reference) / h.size
     solver = _TiltedSolver(h, J, reference, damping, tol, max_sweeps)
     points, betas = [], []
@@ -276,16 +303,66 @@ def iso_energy_landscape(
             points.append(nan)
             betas.append(np.nan)
             continue
-        beta = brentq(lambda b: solver.solve(xi, b)["energy"] - target, lo, hi, xtol=energy_tol)  # noqa: B023
+        beta, root = brentq(
+            lambda b: solver.solve(xi, b)["energy"] - target,  # noqa: B023
+            lo, hi, xtol=energy_tol, full_output=True, disp=False,
+        )  # fmt: skip
         point = solver.solve(xi, beta)
+        point["converged"] = point["converged"] and root.converged
         points.append(point)
         betas.append(beta)
     info = dict(mode="iso-energy", target_energy=target, beta_range=(lo, hi))
     return _collect(x, np.array(betas), points, info)
 
 
+def _check_beta_range(beta_range):
+    """``(low, high)`` with ``0 < low < high``, both finite."""
+    wanted = "a pair (low, high) of finite reals with 0 < low < high"
+    pair = _check_pair("beta_range", beta_range, wanted)
+    if not 0.0 < pair[0] < pair[1]:
+        raise ValueError(f"beta_range must be {wanted}, got {beta_range!r}")
+    return pair
+
+
+def _check_pair(name, value, wanted):
+    """Two finite reals, or a ``ValueError`` naming ``name``."""
+    try:
+        pair = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be {wanted}, got {value!r}") from None
+    if len(pair) != 2 or isinstance(value, str):
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    try:
+        return tuple(check_real(f"{name}[{i}]", v) for i, v in enumerate(pair))
+    except ValueError:
+        raise ValueError(f"{name} must be {wanted}, got {value!r}") from None
+
+
+def _check_landscape(name, value):
+    if not isinstance(value, Landscape):
+        raise ValueError(f"{name} must be a Landscape, got {type(value).__name__}")
+    return value
+
+
 def landscape_gap(landscape: Landscape, d_range=(0.05, 0.95)) -> float:
-    """Largest ``s_ub(d) − s(d)`` over the converged points with d in ``d_range``."""
+    """Largest ``s_ub(d) − s(d)`` over the converged points with d in ``d_range``.
+
+    Parameters
+    ----------
+    landscape : Landscape
+    d_range : pair of floats ``(low, high)``, ``0 ≤ low ≤ high ≤ 1``
+
+    Returns
+    -------
+    float
+        NaN when no converged point has d in ``d_range``.
+    """
+    landscape = _check_landscape("landscape", landscape)
+    wanted = "a pair (low, high) of distances with 0 <= low <= high <= 1"
+    low, high = _check_pair("d_range", d_range, wanted)
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(f"d_range must be {wanted}, got {d_range!r}")
+    d_range = (low, high)
     ok = landscape.converged & (landscape.d >= d_range[0]) & (landscape.d <= d_range[1])
     if not ok.any():
         return float("nan")
@@ -296,13 +373,19 @@ def hysteresis_width(up: Landscape, down: Landscape, atol=1e-3) -> float:
     """Width in x of the region where the two sweep directions disagree.
 
     ``up`` and ``down`` are landscapes over the same x values in opposite orders. The
-    width is the number of x values where their distances differ by more than ``atol``,
-    times the grid spacing (0 when the two sweeps agree everywhere).
+    width is the number of x values where their distances differ by more than ``atol``
+    (a float ≥ 0), times the grid spacing (0 when the two sweeps agree everywhere).
     """
+    up = _check_landscape("up", up)
+    down = _check_landscape("down", down)
+    atol = check_real("atol", atol, 0.0)
     order_up, order_down = np.argsort(up.x), np.argsort(down.x)
     x = up.x[order_up]
-    if not np.allclose(x, down.x[order_down]):
-        raise ValueError("up and down must cover the same x values")
+    if x.shape != down.x.shape or not np.allclose(x, down.x[order_down]):
+        raise ValueError(
+            f"up and down must cover the same x values, got {up.x.size} and {down.x.size} "
+            "points that differ"
+        )
     differ = np.abs(up.d[order_up] - down.d[order_down]) > atol
     if x.size < 2:
         return 0.0
@@ -327,6 +410,26 @@ def _block_classes(h, J, reference, beta):
     return log_z, mean_energy
 
 
+def _check_blocks(blocks):
+    """Validated ``(h, J, reference)`` of every block."""
+    wanted = "a non-empty sequence of (h, J, reference) triples"
+    if isinstance(blocks, (str, bytes, np.ndarray)) or not hasattr(blocks, "__iter__"):
+        raise ValueError(f"blocks must be {wanted}, got {blocks!r}")
+    blocks = list(blocks)
+    if not blocks:
+        raise ValueError(f"blocks must be {wanted}, got none")
+    out = []
+    for b, block in enumerate(blocks):
+        if not isinstance(block, (tuple, list)) or len(block) != 3:
+            raise ValueError(f"blocks must be {wanted}, got blocks[{b}] = {block!r}")
+        h, J = _check_model(
+            block[0], block[1], MAX_N_SAMPLE, names=(f"blocks[{b}] h", f"blocks[{b}] J"),
+            why="to enumerate a block",
+        )  # fmt: skip
+        out.append((h, J, _check_reference(block[2], h.size, f"blocks[{b}] reference")))
+    return out
+
+
 def block_entropy_landscape(blocks, x=None, beta=1.0):
     """Exact entropy landscape of a model of independent blocks, eq. (landscape-entropy).
 
@@ -338,11 +441,11 @@ def block_entropy_landscape(blocks, x=None, beta=1.0):
 
     Parameters
     ----------
-    blocks : sequence of ``(h, J, reference)``
+    blocks : non-empty sequence of ``(h, J, reference)``
         Each block's fields, couplings (symmetric, zero diagonal) and reference
-        configuration of ±1; at most 20 spins per block.
-    x : array, optional
-        Coupling fields (default ``linspace(−3, 3, 121)``).
+        configuration of ±1; N in [1, 20] spins per block.
+    x : float or array (K,), optional
+        Finite coupling fields (default ``linspace(−3, 3, 121)``).
     beta : float > 0
 
     Returns
@@ -353,14 +456,10 @@ def block_entropy_landscape(blocks, x=None, beta=1.0):
     """
     x = _check_x(np.linspace(-3.0, 3.0, 121) if x is None else x)
     beta = check_real("beta", beta, 0.0, low_open=True)
-    blocks = list(blocks)
-    if not blocks:
-        raise ValueError("blocks must hold at least one (h, J, reference)")
+    blocks = _check_blocks(blocks)
     log_z = np.zeros(x.size)
     overlap, energy, n_total, sizes = np.zeros(x.size), np.zeros(x.size), 0, []
-    for b, (h, J, reference) in enumerate(blocks):
-        h, J = check_model(h, J, max_n=MAX_N_SAMPLE)
-        reference = check_spins(reference, h.size, f"blocks[{b}] reference")
+    for h, J, reference in blocks:
         n = h.size
         log_zk, mean_energy = _block_classes(h, J, reference, beta)
         overlaps = n - 2.0 * np.arange(n + 1)
@@ -415,11 +514,13 @@ def bp_uniqueness_radius(J, beta=1.0, tol=1e-6, max_iter=20000, warn=True) -> So
     Parameters
     ----------
     J : array (N, N)
-        Symmetric couplings, zero diagonal; pairs with ``J_ij = 0`` are not edges.
+        Finite symmetric couplings, zero diagonal, N ≥ 1; pairs with ``J_ij = 0`` are not
+        edges.
     beta : float > 0
     tol : float > 0
         Stop when the two bounds differ by at most ``tol`` times the upper one.
     max_iter : int ≥ 1
+        Power-iteration steps in all.
     warn : bool
         Warn when the bounds have not met (reducible A, e.g. disconnected blocks).
 
@@ -427,36 +528,39 @@ def bp_uniqueness_radius(J, beta=1.0, tol=1e-6, max_iter=20000, warn=True) -> So
     -------
     SolverResult
         ``value``: the upper bound (≥ ρ(A) after any number of steps, so ``value < 1``
-        certifies uniqueness); ``residual``: upper − lower bound; ``info['lower']``.
+        certifies uniqueness); ``residual``: the relative gap ``(upper − lower) / upper``
+        (0 for a forest), ``converged`` when it is at most ``tol``; ``info['lower']``.
 
     References
     ----------
     J. M. Mooij and H. J. Kappen, "Sufficient conditions for convergence of the
     sum–product algorithm", IEEE Trans. Inf. Theory 53, 4422 (2007).
     """
-    J = np.asarray(J, dtype=np.float64)
-    if J.ndim != 2:
-        raise ValueError(f"J must be a square matrix, got shape {J.shape}")
+    J = check_array("J", J, ndim=2)
+    if J.shape[0] != J.shape[1] or J.shape[0] == 0:
+        raise ValueError(f"J must be a non-empty square matrix, got shape {J.shape}")
     _, J = check_model(np.zeros(J.shape[0]), J)
     beta = check_real("beta", beta, 0.0, low_open=True)
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
+    warn = check_bool("warn", warn)
     t = np.tanh(np.abs(beta * J))
     mask = t > 0
     n_components = connected_components(mask, directed=False)[0]
     if mask.sum() // 2 == J.shape[0] - n_components:  # a forest: no cycles, ρ = 0
-        return SolverResult(0.0, True, 0, 0.0, dict(lower=0.0, beta=beta))
+        return SolverResult.from_residual(0.0, 0.0, tol, 0, dict(lower=0.0, beta=beta))
     V, iteration = mask.astype(np.float64), 0
     while True:
         W, ratios = _radius_step(t, mask, V)
         lower, upper = float(ratios.min()), float(ratios.max())
         iteration += 1
-        if upper - lower <= tol * upper or iteration == max_iter:
+        # the relative gap of the bounds (upper > 0: the graph has a cycle)
+        gap = (upper - lower) / upper
+        if gap <= tol or iteration == max_iter:
             break
         V = V + W
         V = np.where(mask, V / V[mask].max(), 0.0)
-    result = SolverResult(upper, upper - lower <= tol * upper, iteration, upper - lower,
-                          dict(lower=lower, beta=beta))  # fmt: skip
+    result = SolverResult.from_residual(upper, gap, tol, iteration, dict(lower=lower, beta=beta))
     return warn_if_not_converged(result, "bp_uniqueness_radius") if warn else result
 
 
@@ -485,6 +589,26 @@ class CorrelationSignal:
     explained: float
 
 
+# eq. (fit-rmse) of moments in [−1, 1]: sqrt(mean Δm² + mean ΔC²) ≤ sqrt(4 + 4)
+_MAX_RMSE = float(np.sqrt(8.0))
+
+
+def _check_groups(groups, m):
+    try:
+        groups = np.asarray(groups)
+    except (TypeError, ValueError):
+        raise ValueError(f"groups must be an array of {m} labels, got {groups!r}") from None
+    if groups.dtype.kind not in "biuUf":
+        raise ValueError(
+            f"groups must hold integer, string or real labels, got dtype {groups.dtype}"
+        )
+    if groups.shape != (m,):
+        raise ValueError(f"groups must have shape ({m},), got {groups.shape}")
+    if groups.dtype.kind == "f":
+        check_array("groups", groups)
+    return groups
+
+
 def correlation_signal(samples, model_rmse, groups=None) -> CorrelationSignal:
     """Compare a fit's RMSE with independent spins and with the data's sampling noise.
 
@@ -496,21 +620,21 @@ def correlation_signal(samples, model_rmse, groups=None) -> CorrelationSignal:
 
     Parameters
     ----------
-    samples : array (M, N) of ±1
-    model_rmse : float ≥ 0
-        The fit's RMSE against the moments of ``samples``.
+    samples : array (M, N) of ±1, M ≥ 2
+    model_rmse : float in [0, √8]
+        The fit's RMSE against the moments of ``samples`` (eq. (fit-rmse) cannot exceed
+        √8: moments differ by at most 2).
     groups : array (M,), optional
-        Group label of each configuration; default: every configuration its own group.
+        Group label of each configuration (integers, strings, or finite reals), with at
+        least two different labels; default: every configuration its own group.
 
     Returns
     -------
     CorrelationSignal
     """
-    samples = _check_samples(samples)
-    model_rmse = check_real("model_rmse", model_rmse, 0.0)
-    groups = np.arange(len(samples)) if groups is None else np.asarray(groups)
-    if groups.shape != (len(samples),):
-        raise ValueError(f"groups must have shape ({len(samples)},), got {groups.shape}")
+    samples = _check_samples(samples, min_rows=2)
+    model_rmse = check_real("model_rmse", model_rmse, 0.0, _MAX_RMSE)
+    groups = np.arange(len(samples)) if groups is None else _check_groups(groups, len(samples))
     rank = np.unique(groups, return_inverse=True)[1]
     first = rank % 2 == 0
     if first.all():
@@ -559,27 +683,38 @@ def tilted_monte_carlo(
     ----------
     h, J : arrays
     reference : array (N,) of ±1
-    x : array (K,)
-    beta : float or array (K,)
+    x : float or array (K,)
+        Finite coupling fields.
+    beta : float > 0 or array (K,) of them
         Inverse temperature at each point (e.g. the β(x) of an iso-energy landscape).
     n_chains : int ≥ 2
-    sweeps, burn_in : int
-        Sweeps averaged and sweeps discarded at each point.
+    sweeps : int ≥ 1
+        Sweeps averaged at each point.
+    burn_in : int ≥ 0
+        Sweeps discarded at each point before those.
     initial : array (N,) or (n_chains, N) of ±1, optional
         Starting configurations (default: random).
-    seed : None, int or numpy Generator
+    seed : None, int ≥ 0 or numpy Generator
 
     Returns
     -------
     TiltedSamples
     """
     h, J, reference, x, *_ = _validate(h, J, reference, x, 0.0, 1.0, 1)
-    beta = np.broadcast_to(np.asarray(beta, dtype=np.float64), x.shape).copy()
-    if not np.all(np.isfinite(beta) & (beta > 0)):
-        raise ValueError("beta must be positive and finite at every x")
+    beta = check_array("beta", beta, 0.0, low_open=True)
+    if beta.ndim > 1 or beta.size not in (1, x.size):
+        raise ValueError(f"beta must be a number or an array of shape {x.shape}, got {beta.shape}")
+    beta = np.broadcast_to(beta.reshape(-1), x.shape).copy()
     n_chains = check_int("n_chains", n_chains, 2)
     sweeps = check_int("sweeps", sweeps, 1)
     burn_in = check_int("burn_in", burn_in, 0)
+    if initial is not None:
+        initial = check_spins(initial, h.size, "initial")
+        if initial.ndim == 2 and initial.shape[0] != n_chains:
+            raise ValueError(
+                f"initial must have shape ({h.size},) or ({n_chains}, {h.size}) for n_chains = "
+                f"{n_chains}, got {initial.shape}"
+            )
     rng = as_generator(seed)
     n, root = h.size, np.sqrt(n_chains)
     out = np.empty((4, x.size))

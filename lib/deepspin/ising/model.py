@@ -13,32 +13,70 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from deepspin.checks import check_array, check_int, check_real, check_spin_array
+
 __all__ = ["IsingModel", "check_model", "check_spins"]
+
+# Couplings may differ from their transposes by this much relative to the largest one:
+# round-off, not asymmetry (a symmetric update computed in two orders differs in the last
+# bits; thousands of such updates stay far below it)
+_SYMMETRY_TOL = 1e-12
 
 
 def check_model(h, J, max_n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Validate fields and couplings; return them as float64 arrays.
 
-    Raises ``ValueError`` naming the problem: ``h`` not a vector, ``J`` not ``(N, N)``,
-    ``J`` not symmetric or with a non-zero diagonal, non-finite entries, or ``N`` above
-    ``max_n``.
+    Parameters
+    ----------
+    h : array (N,)
+        Finite fields, N ≥ 1.
+    J : array (N, N)
+        Finite couplings, symmetric (``|J_ij − J_ji| ≤ 1e-12 max |J|``, i.e. up to
+        round-off) with a zero diagonal.
+    max_n : int ≥ 1, optional
+        The largest N allowed (e.g. by exact enumeration).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, what it must be and what it got.
     """
-    h = np.asarray(h, dtype=np.float64)
-    J = np.asarray(J, dtype=np.float64)
-    if h.ndim != 1 or h.size == 0:
-        raise ValueError(f"h must be a non-empty vector, got shape {h.shape}")
+    return _check_model(h, J, max_n)
+
+
+def _check_model(h, J, max_n=None, names=("h", "J"), why="here"):
+    """:func:`check_model` with the parameters named ``names`` in the messages; ``why``
+    ends the message of an ``N`` above ``max_n``."""
+    h_name, j_name = names
+    if max_n is not None:
+        max_n = check_int("max_n", max_n, 1)
+    h = check_array(h_name, h, ndim=1, allow_empty=False)
     n = h.size
-    if J.shape != (n, n):
-        raise ValueError(f"J must have shape ({n}, {n}) to match h, got {J.shape}")
-    asymmetry, diagonal, largest, finite = _coupling_defects(J)
-    if not (finite and np.all(np.isfinite(h))):
-        raise ValueError("h and J must be finite")
-    if diagonal != 0:
-        raise ValueError("J must have a zero diagonal")
-    if asymmetry > 1e-12 * max(largest, 1e-300):
-        raise ValueError("J must be symmetric")
     if max_n is not None and n > max_n:
-        raise ValueError(f"N = {n} is too large here: N must be at most {max_n}")
+        raise ValueError(f"{h_name} has N = {n} spins, too many {why}: N must lie in [1, {max_n}]")
+    try:
+        J = np.asarray(J, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{j_name} must be a ({n}, {n}) array of finite reals, got {J!r}"
+        ) from None
+    if J.shape != (n, n):
+        raise ValueError(f"{j_name} must have shape ({n}, {n}) to match {h_name}, got {J.shape}")
+    asymmetry, diagonal, largest, finite = _coupling_defects(J)
+    if not finite:
+        check_array(j_name, J)  # raises, naming the first non-finite entry
+    if diagonal != 0:
+        i = int(np.argmax(np.abs(np.diagonal(J))))
+        raise ValueError(
+            f"{j_name} must have a zero diagonal, got {j_name}[{i}, {i}] = {J[i, i]!r}"
+        )
+    if asymmetry > _SYMMETRY_TOL * max(largest, 1e-300):
+        i, j = np.unravel_index(int(np.argmax(np.abs(J - J.T))), J.shape)
+        raise ValueError(
+            f"{j_name} must be symmetric (|{j_name}_ij − {j_name}_ji| ≤ {_SYMMETRY_TOL:g} "
+            f"max |{j_name}|), got {j_name}[{i}, {j}] = {J[i, j]!r}, "
+            f"{j_name}[{j}, {i}] = {J[j, i]!r}"
+        )
     return h, J
 
 
@@ -66,12 +104,25 @@ def _coupling_defects(J):
 
 
 def check_spins(sigma, n: int, name: str = "sigma") -> np.ndarray:
-    """Validate configurations of ±1 with ``n`` spins (a vector or a batch of rows)."""
-    sigma = np.asarray(sigma)
-    if sigma.shape[-1:] != (n,) or sigma.ndim > 2:
+    """Validate configurations of ±1 with ``n`` spins (a vector or a batch of rows).
+
+    Parameters
+    ----------
+    sigma : array (n,) or (K, n) of ±1
+        Any integer, float or bool dtype; K may be 0.
+    n : int ≥ 1
+        The number of spins.
+    name : str
+        What the messages call ``sigma``.
+
+    Returns
+    -------
+    ndarray of int8, the shape of ``sigma``
+    """
+    n = check_int("n", n, 1)
+    sigma = check_spin_array(name, sigma, ndim=(1, 2))
+    if sigma.shape[-1] != n:
         raise ValueError(f"{name} must have shape ({n},) or (K, {n}), got {sigma.shape}")
-    if not np.all(np.abs(sigma) == 1):
-        raise ValueError(f"{name} must contain only -1 and +1")
     return sigma
 
 
@@ -99,12 +150,20 @@ class IsingModel:
         return self.h.size
 
     def energy(self, sigma) -> np.ndarray | float:
-        """``E(σ)`` of one configuration ``(N,)`` or of a batch ``(K, N)``."""
+        """``E(σ)`` of one configuration ``(N,)`` or of a batch ``(K, N)`` of ±1."""
         sigma = check_spins(sigma, self.n).astype(np.float64)
         e = -sigma @ self.h - 0.5 * np.einsum("...i,ij,...j->...", sigma, self.J, sigma)
         return float(e) if np.ndim(e) == 0 else e
 
     def tilted(self, reference, x: float, beta: float = 1.0) -> IsingModel:
-        """The model of ``P_x(σ) ∝ exp(−β E(σ) + x Σ_i σ*_i σ_i)``: ``(βh + xσ*, βJ)``."""
+        """The model of ``P_x(σ) ∝ exp(−β E(σ) + x Σ_i σ*_i σ_i)``: ``(βh + xσ*, βJ)``.
+
+        ``reference`` is one configuration ``(N,)`` of ±1, ``x`` a finite real and
+        ``beta ≥ 0``.
+        """
         reference = check_spins(reference, self.n, "reference")
+        if reference.ndim != 1:
+            raise ValueError(f"reference must have shape ({self.n},), got {reference.shape}")
+        x = check_real("x", x)
+        beta = check_real("beta", beta, 0.0)
         return IsingModel(beta * self.h + x * reference, beta * self.J)

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from deepspin.checks import as_generator, check_int, check_real
+from deepspin.checks import (
+    as_generator,
+    check_int,
+    check_int_array,
+    check_real,
+    check_spin_array,
+)
 from deepspin.gauss import legendre_nodes
 from deepspin.ising.model import check_model, check_spins
 
@@ -191,7 +197,7 @@ def metropolis(
     initial : array (N,) or (n_chains, N) of ±1, optional
         Starting configuration(s): one for all chains, or one per chain. Default: uniformly
         random.
-    seed : None, int or numpy Generator
+    seed : None, int ≥ 0 or numpy Generator
         Same seed, same samples (whatever the number of threads).
 
     Returns
@@ -228,15 +234,20 @@ def metropolis(
     )
 
 
-def _check_samples(samples) -> np.ndarray:
-    samples = np.asarray(samples)
-    if samples.ndim != 2 or samples.shape[0] == 0 or samples.shape[1] == 0:
-        raise ValueError(f"samples must be a non-empty (K, N) array, got shape {samples.shape}")
-    return check_spins(samples, samples.shape[1], "samples")
+def _check_samples(samples, name="samples", min_rows=1) -> np.ndarray:
+    """Samples ``(K, N)`` of ±1 with ``K ≥ min_rows`` and ``N ≥ 1``, as int8."""
+    samples = check_spin_array(name, samples, ndim=2)
+    if samples.shape[0] < min_rows or samples.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a (K, N) array of ±1 with K ≥ {min_rows} and N ≥ 1, got shape "
+            f"{samples.shape}"
+        )
+    return samples
 
 
 def moments(samples) -> tuple[np.ndarray, np.ndarray]:
-    """Raw moments ``m_i = ⟨σ_i⟩`` and ``C_ij = ⟨σ_i σ_j⟩`` of samples ``(K, N)`` of ±1.
+    """Raw moments ``m_i = ⟨σ_i⟩`` and ``C_ij = ⟨σ_i σ_j⟩`` of samples ``(K, N)`` of ±1
+    (K ≥ 1, N ≥ 1).
 
     ``C = SᵀS / K`` is one matrix product, taken in float32 over blocks of rows: the
     partial sums are integers below 2^24, which float32 holds exactly.
@@ -259,12 +270,10 @@ def moments(samples) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_triples(triples, n) -> np.ndarray:
-    triples = np.asarray(triples)
-    if triples.ndim != 2 or triples.shape[1] != 3 or not np.issubdtype(triples.dtype, np.integer):
-        raise ValueError(f"triples must be an integer array of shape (K, 3), got {triples.shape}")
-    if triples.size and (triples.min() < 0 or triples.max() >= n):
-        raise ValueError(f"triples must hold spin indices in [0, {n - 1}]")
-    return triples.astype(np.int64)
+    triples = check_int_array("triples", triples, 0, n - 1, ndim=2)
+    if triples.shape[1] != 3:
+        raise ValueError(f"triples must have shape (T, 3), got {triples.shape}")
+    return triples
 
 
 @njit(cache=True, parallel=True)
@@ -284,8 +293,9 @@ def _triple_means(columns, triples, centre):
 
 
 def third_moments(samples, triples) -> np.ndarray:
-    """Raw third moments ``⟨σ_i σ_j σ_k⟩`` of samples ``(K, N)`` for each row ``(i, j, k)``
-    of ``triples`` ``(T, 3)``; returns an array ``(T,)``."""
+    """Raw third moments ``⟨σ_i σ_j σ_k⟩`` of samples ``(K, N)`` of ±1 (K ≥ 1) for each row
+    ``(i, j, k)`` of ``triples``, an integer array ``(T, 3)`` of spin indices in
+    ``[0, N − 1]``; returns an array ``(T,)``."""
     samples = _check_samples(samples)
     triples = _check_triples(triples, samples.shape[1])
     columns = np.ascontiguousarray(samples.T)
@@ -298,7 +308,9 @@ def connected_third_moments(samples, triples) -> np.ndarray:
         ⟨σ_i σ_j σ_k⟩_c = ⟨σ_i σ_j σ_k⟩ − m_i C_jk − m_j C_ik − m_k C_ij + 2 m_i m_j m_k,
 
     computed as the equal central moment ``⟨(σ_i − m_i)(σ_j − m_j)(σ_k − m_k)⟩``, which
-    avoids the cancellation of the expanded form. Returns an array ``(T,)``.
+    avoids the cancellation of the expanded form. ``samples`` is ``(K, N)`` of ±1 (K ≥ 1),
+    ``triples`` an integer array ``(T, 3)`` of spin indices in ``[0, N − 1]``. Returns an
+    array ``(T,)``.
     """
     samples = _check_samples(samples)
     triples = _check_triples(triples, samples.shape[1])
@@ -385,7 +397,7 @@ def thermodynamic_entropy(
         Sweeps whose energies are averaged, at each node (every sweep is used).
     burn_in : int ≥ 0
         Sweeps discarded at each node before those.
-    seed : None, int or numpy Generator
+    seed : None, int ≥ 0 or numpy Generator
 
     Returns
     -------
