@@ -33,3 +33,18 @@ def test_save_figure_only_inside_a_run(tmp_path, monkeypatch):
 def test_use_style_sets_rcparams():
     plotting.use_style()
     assert matplotlib.rcParams["axes.grid"] is True
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [1.0, float("nan")]])
+def test_parameter_caption_refuses_non_finite_numbers(value):
+    with pytest.raises(ValueError, match="kappa must be a finite number"):
+        plotting.parameter_caption(kappa=value)
+
+
+@pytest.mark.parametrize(("fig", "name"), [(None, "ok"), ("figure", "ok"), ("fig", 3)])
+def test_save_figure_validates_before_any_run_check(fig, name, monkeypatch):
+    monkeypatch.delenv(RUN_DIR_ENV, raising=False)
+    real = plt.figure()
+    with pytest.raises(ValueError, match="fig" if fig != "fig" else "name"):
+        plotting.save_figure(real if fig == "fig" else fig, name)
+    plt.close(real)

@@ -36,8 +36,44 @@ def test_error_matches_monte_carlo_scatter():
     assert 0.8 * base < values.std() < 1.3 * np.median([f.error for f in fits])
 
 
-def test_validation():
-    with pytest.raises(ValueError, match="sizes and values"):
-        finite_size_extrapolation([10], [1.0])
-    with pytest.raises(ValueError, match="errors must be positive"):
-        finite_size_extrapolation([10, 20], [1.0, 2.0], [0.0, 1.0])
+@pytest.mark.parametrize(
+    ("sizes", "values", "errors", "match"),
+    [
+        ([10], [1.0], None, "at least 2 sizes"),
+        ([10, 20], [1.0, 2.0], [0.0, 1.0], "errors"),
+        ([10, 20], [1.0, 2.0], [np.nan, 1.0], "errors"),
+        ([10, 20], [1.0, 2.0], [0.1], "errors must have the length"),
+        ([10, 20], [1.0, np.nan], None, "values"),
+        ([10, 20, 40], [1.0, 2.0], None, "values must have the length"),
+        ([10, 10], [1.0, 2.0], None, "distinct"),
+        ([10, 0], [1.0, 2.0], None, "sizes"),
+        ([10, -20], [1.0, 2.0], None, "sizes"),
+        ([[10, 20]], [[1.0, 2.0]], None, "sizes must be a 1-D"),
+        ("ab", [1.0, 2.0], None, "sizes"),
+    ],
+)
+def test_validation(sizes, values, errors, match):
+    with pytest.raises(ValueError, match=match):
+        finite_size_extrapolation(sizes, values, errors)
+
+
+def test_degenerate_weights_are_refused_not_singular():
+    # gardner at kappa = 1 (issue 19): a load below 1/N gives an entropy known exactly, whose
+    # standard error is zero up to rounding; the weighted design is then singular in floating
+    # point, and np.linalg.inv raised LinAlgError. Now it is a ValueError that says why.
+    with pytest.raises(ValueError, match="degenerate"):
+        finite_size_extrapolation([13, 17, 21], [0.5, 0.52, 0.53], [1.5e-17, 8e-4, 1.3e-3])
+    # errors of comparable size are fine, and two points leave no degree of freedom
+    fit = finite_size_extrapolation([13, 17], [0.5, 0.52], [1e-3, 2e-3])
+    assert np.isnan(fit.chi2_per_dof) and np.isfinite(fit.error)
+
+
+def test_mean_and_sem_validates():
+    with pytest.raises(ValueError, match="samples"):
+        mean_and_sem([1.0, np.inf])
+    with pytest.raises(ValueError, match="samples"):
+        mean_and_sem("abc")
+    with pytest.raises(ValueError, match="samples"):
+        mean_and_sem(3.0)
+    with pytest.raises(ValueError, match="axis"):
+        mean_and_sem(np.ones((3, 2)), axis=2)

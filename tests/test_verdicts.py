@@ -50,7 +50,48 @@ def test_verdict_must_be_one_of_the_allowed_words():
 
 def test_fixed_verdict_only_for_not_addressed():
     with pytest.raises(ValueError, match="must be a rule"):
-        verdict_table([Claim("x", "paper", ("a",), verdict="reproduced")], {"a": 1})
+        Claim("x", "paper", ("a",), verdict="reproduced")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(claim=""), "claim must be a non-empty string"),
+        (dict(source=3), "source must be a non-empty string"),
+        (dict(evidence="onset"), "evidence must be a tuple"),
+        (dict(evidence=("onset", 2)), "evidence must hold"),
+        (dict(evidence=()), "verdict is a rule, which needs evidence"),
+        (dict(agree="yes"), "agree must be"),
+        (dict(methods=None), "methods must be a string"),
+        (dict(formats={"other": ".3f"}), "formats names 'other'"),
+        (dict(formats={"onset": "??"}), r"formats\['onset'\] must be a format spec"),
+        (dict(formats=[".3f"]), "formats must be a mapping"),
+    ],
+)
+def test_claim_checks_its_fields(kwargs, match):
+    fields = dict(
+        claim="first layer freezes at π²/4",
+        source="Yoshino 2020",
+        evidence=("onset",),
+        verdict=lambda a: "reproduced",
+    )
+    with pytest.raises(ValueError, match=match):
+        Claim(**{**fields, **kwargs})
+
+
+def test_claim_keeps_a_list_of_evidence_as_a_tuple():
+    assert Claim("x", "paper", ["a", "b"], verdict=lambda a, b: "reproduced").evidence == (
+        "a",
+        "b",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [(dict(spec="??"), "spec"), (dict(max_items=0), "max_items")]
+)
+def test_format_value_validates(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        format_value(1.0, **kwargs)
 
 
 @pytest.mark.parametrize("claims", [[], "claim", None, [1]])

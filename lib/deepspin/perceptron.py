@@ -30,7 +30,16 @@ from scipy.optimize import brentq, linprog, nnls
 from scipy.special import gammaln, logsumexp, ndtr
 from tqdm import tqdm
 
-from deepspin.checks import as_generator, check_choice, check_int, check_real
+from deepspin.checks import (
+    as_generator,
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_int_array,
+    check_real,
+    check_spin_array,
+)
 from deepspin.gauss import G, G_over_H, legendre_nodes, log_H, split_gauss_nodes
 from deepspin.results import SolverResult, warn_if_not_converged
 from deepspin.stats import finite_size_extrapolation, mean_and_sem
@@ -81,11 +90,20 @@ def _energy_nodes(q, kappa, n):
     return split_gauss_nodes(breakpoint, n)
 
 
+def _real_or_array(name, value, low=None, high=None, *, high_open=False):
+    """A finite real or an array of them in [low, high] (``high_open``): strings, None,
+    dicts and bools are refused rather than converted."""
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind not in "iuf":
+        raise ValueError(f"{name} must be a real number or an array of reals, got {value!r}")
+    return check_array(name, value, low, high, high_open=high_open)
+
+
 def _check_q(q):
-    q = np.asarray(q, dtype=float)
-    if np.any(~np.isfinite(q)) or np.any(q < 0.0) or np.any(q >= 1.0):
-        raise ValueError(f"q must lie in [0, 1), got {q!r}")
-    return q
+    return _real_or_array("q", q, 0.0, 1.0, high_open=True)
 
 
 def energy_term(q, kappa: float = 0.0, n: int = 128):
@@ -96,8 +114,8 @@ def energy_term(q, kappa: float = 0.0, n: int = 128):
     q : float or array_like
         Overlap(s) in [0, 1).
     kappa : float
-        Margin κ.
-    n : int
+        Margin κ, any finite real (the chapters use κ ≥ 0).
+    n : int, 2 <= n <= 10000
         Legendre nodes on each side of the kink at ``z = κ/√q``.
 
     Returns
@@ -106,6 +124,7 @@ def energy_term(q, kappa: float = 0.0, n: int = 128):
     """
     q = _check_q(q)
     kappa = check_real("kappa", kappa)
+    n = check_int("n", n, 2, 10_000)
     z, w = _energy_nodes(q, kappa, n)
     return np.sum(w * log_H(_u(q, z, kappa)), axis=-1)
 
@@ -114,9 +133,19 @@ def energy_kernel(q, kappa: float = 0.0, n: int = 128):
     """Kernel ``K(q) = ∫Dz [G(u)/H(u)]²``, eq. (gardner-kernel); ``E'(q) = −K(q)/(2(1−q))``.
 
     ``K(0) = [G(κ)/H(κ)]²`` (2/π at κ = 0) and ``(1−q) K(q) → ∫_{−κ}^∞ Dt (t+κ)²`` as q → 1.
+
+    Parameters
+    ----------
+    q : float or array_like
+        Overlap(s) in [0, 1).
+    kappa : float
+        Margin κ, any finite real.
+    n : int, 2 <= n <= 10000
+        Legendre nodes on each side of the kink at ``z = κ/√q``.
     """
     q = _check_q(q)
     kappa = check_real("kappa", kappa)
+    n = check_int("n", n, 2, 10_000)
     z, w = _energy_nodes(q, kappa, n)
     return np.sum(w * G_over_H(_u(q, z, kappa)) ** 2, axis=-1)
 
@@ -125,10 +154,18 @@ def capacity_rs(kappa=0.0):
     """Gardner capacity of spherical weights, eq. (gardner-capacity).
 
     ``α_c(κ) = 1 / ∫_{−κ}^∞ Dt (t + κ)² = 1 / [(1 + κ²) Φ(κ) + κ G(κ)]``; ``α_c(0) = 2``.
+
+    Parameters
+    ----------
+    kappa : float or array_like
+        Margin(s) κ, finite reals (the closed form holds for any real κ; the chapters
+        use κ ≥ 0).
+
+    Returns
+    -------
+    float or ndarray with the shape of ``kappa``
     """
-    kappa = np.asarray(kappa, dtype=float)
-    if np.any(~np.isfinite(kappa)):
-        raise ValueError(f"kappa must be finite, got {kappa!r}")
+    kappa = _real_or_array("kappa", kappa)
     value = 1.0 / ((1.0 + kappa**2) * ndtr(kappa) + kappa * G(kappa))
     return float(value) if value.ndim == 0 else value
 
@@ -166,27 +203,46 @@ def entropy_rs(alpha, q, kappa=0.0, weights="spherical", qhat=None):
     q : float
         Overlap in [0, 1).
     kappa : float
-        Margin.
+        Margin, any finite real.
     weights : {"spherical", "ising"}
-    qhat : float, optional
-        Conjugate overlap (Ising weights only; required there).
+    qhat : float ≥ 0, optional
+        Conjugate overlap (Ising weights only: required there, refused for spherical).
     """
     alpha = check_real("alpha", alpha, 0.0)
+    q = check_real("q", q, 0.0, 1.0, high_open=True)
+    kappa = check_real("kappa", kappa)
     weights = check_choice("weights", weights, ("spherical", "ising"))
-    q = float(_check_q(q))
+    if qhat is not None:
+        qhat = check_real("qhat", qhat, 0.0)
+        if weights == "spherical":
+            raise ValueError(f"qhat is used only for weights='ising', got qhat={qhat!r}")
+    elif weights == "ising":
+        raise ValueError("qhat must be given (a float >= 0) for weights='ising'")
     energy = alpha * float(energy_term(q, kappa))
     if weights == "spherical":
         return float(0.5 * np.log1p(-q) + 0.5 * q / (1.0 - q) + energy)
-    if qhat is None:
-        raise ValueError("qhat must be given for weights='ising'")
-    qhat = check_real("qhat", qhat, 0.0)
     _, log2cosh = _ising_terms(qhat)
     return float(-0.5 * qhat * (1.0 - q) + log2cosh + energy)
 
 
+def _root_distance(f, x, h, lo, hi):
+    """Newton estimate ``|f(x)/f'(x)|`` of the distance from ``x`` to the root of ``f``.
+
+    ``f'`` is the difference quotient over ``[x − h, x + h] ∩ [lo, hi]``; the estimate is 0
+    where ``f(x) = 0`` and infinite where the quotient vanishes. This is the residual the
+    root finders below report, in the units of their tolerance (distance in the unknown).
+    """
+    fx = f(x)
+    if fx == 0.0:
+        return 0.0
+    a, b = max(x - h, lo), min(x + h, hi)
+    slope = (f(b) - f(a)) / (b - a)
+    return float(abs(fx / slope)) if slope != 0.0 and np.isfinite(slope) else np.inf
+
+
 def _solve_spherical(alpha, kappa, tol, max_iter):
     if alpha == 0.0:
-        return SolverResult(RSSolution(0.0, 0.0, 0.0), True, 0, 0.0)
+        return SolverResult.from_residual(RSSolution(0.0, 0.0, 0.0), 0.0, tol, 0)
 
     # q − α(1−q)K(q): smooth on [0, 1], unlike q/(1−q) − αK(q) which diverges at q → 1.
     def gap(q):
@@ -207,17 +263,15 @@ def _solve_spherical(alpha, kappa, tol, max_iter):
         full_output=True,
         disp=False,
     )
-    residual = abs(gap(q))
+    residual = _root_distance(gap, q, tol, 0.0, _Q_MAX)
     s = entropy_rs(alpha, q, kappa, "spherical")
-    result = SolverResult(
-        RSSolution(q, q / (1.0 - q) ** 2, s), bool(info.converged), int(info.iterations), residual
-    )
-    return result
+    value = RSSolution(q, q / (1.0 - q) ** 2, s)
+    return SolverResult.from_residual(value, residual, tol, info.iterations)
 
 
 def _solve_ising(alpha, kappa, tol, max_iter):
     if alpha == 0.0:
-        return SolverResult(RSSolution(0.0, 0.0, np.log(2.0)), True, 0, 0.0)
+        return SolverResult.from_residual(RSSolution(0.0, 0.0, np.log(2.0)), 0.0, tol, 0)
 
     def qhat_of(q):
         return alpha * float(energy_kernel(q, kappa)) / (1.0 - q)
@@ -235,11 +289,10 @@ def _solve_ising(alpha, kappa, tol, max_iter):
             f"(4/π ≈ 1.273 at κ = 0) with q < 1 − 1e-4, got {alpha!r}"
         )
     q, info = brentq(gap, 0.0, q_hi, xtol=tol, maxiter=max_iter, full_output=True, disp=False)
+    residual = _root_distance(gap, q, tol, 0.0, q_hi)
     qhat = qhat_of(q)
     s = entropy_rs(alpha, q, kappa, "ising", qhat)
-    return SolverResult(
-        RSSolution(q, qhat, s), bool(info.converged), int(info.iterations), abs(gap(q))
-    )
+    return SolverResult.from_residual(RSSolution(q, qhat, s), residual, tol, info.iterations)
 
 
 def solve_rs(alpha, kappa=0.0, weights="spherical", tol=1e-12, max_iter=500):
@@ -252,24 +305,28 @@ def solve_rs(alpha, kappa=0.0, weights="spherical", tol=1e-12, max_iter=500):
     Parameters
     ----------
     alpha : float
-        Patterns per weight; for spherical weights it must lie below ``capacity_rs(kappa)``.
+        Patterns per weight, α ≥ 0; below ``capacity_rs(kappa)`` for spherical weights and
+        below the RS q → 1 point (4/π at κ = 0) for Ising weights.
     kappa : float
         Margin κ ≥ 0.
     weights : {"spherical", "ising"}
-    tol : float
+    tol : float, 0 < tol < 1
         Absolute tolerance on q.
-    max_iter : int
+    max_iter : int, >= 1
+        Budget of Brent iterations.
 
     Returns
     -------
     SolverResult
-        ``value`` is an :class:`RSSolution`; ``residual`` is the absolute value of the
-        equation's two sides' difference at the returned q. Warns if not converged.
+        ``value`` is an :class:`RSSolution`; ``residual`` is the Newton estimate
+        ``|g(q)/g'(q)|`` of the distance from the returned q to the root of the saddle-point
+        equation ``g(q) = 0`` (the units of ``tol``), and ``converged`` is
+        ``residual <= tol``. Warns if not converged.
     """
     alpha = check_real("alpha", alpha, 0.0)
     kappa = check_real("kappa", kappa, 0.0)
     weights = check_choice("weights", weights, ("spherical", "ising"))
-    tol = check_real("tol", tol, 0.0, 1.0, low_open=True)
+    tol = check_real("tol", tol, 0.0, 1.0, low_open=True, high_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
     if weights == "spherical":
         result = _solve_spherical(alpha, kappa, tol, max_iter)
@@ -278,24 +335,55 @@ def solve_rs(alpha, kappa=0.0, weights="spherical", tol=1e-12, max_iter=500):
     return warn_if_not_converged(result, f"solve_rs(alpha={alpha:g}, weights={weights!r})")
 
 
-def ising_entropy_zero(kappa=0.0, tol=1e-10):
+def ising_entropy_zero(kappa=0.0, tol=1e-10, max_iter=200):
     """The α at which the RS entropy of Ising weights vanishes.
 
     At κ = 0 this is ≈ 0.833, the capacity found by Krauth & Mézard (1989) with one
     step of replica symmetry breaking, below the RS capacity 4/π (Gardner & Derrida 1988).
     The root is bracketed by stepping α up from 0 in steps of 0.02 until the entropy
-    turns negative (it does so before the RS solution ceases to exist).
+    turns negative (it does so before the RS solution ceases to exist), then found by
+    Brent's method.
+
+    Parameters
+    ----------
+    kappa : float
+        Margin κ ≥ 0.
+    tol : float, 0 < tol < 1
+        Absolute tolerance on α.
+    max_iter : int, >= 1
+        Total budget of iterations: the bracketing steps and Brent's iterations together.
+
+    Returns
+    -------
+    SolverResult
+        ``value`` is α; ``residual`` the Newton estimate ``|s(α)/s'(α)|`` of its distance
+        to the zero of the RS entropy ``s`` (the units of ``tol``); ``converged`` is
+        ``residual <= tol``. Warns if not converged.
     """
     kappa = check_real("kappa", kappa, 0.0)
+    tol = check_real("tol", tol, 0.0, 1.0, low_open=True, high_open=True)
+    max_iter = check_int("max_iter", max_iter, 1)
+    name = f"ising_entropy_zero(kappa={kappa:g})"
 
     def s(alpha):
         return solve_rs(alpha, kappa, "ising").value.entropy
 
-    lo, hi = 0.0, 0.02
+    lo, hi, steps = 0.0, 0.02, 1
     while s(hi) > 0.0:
-        lo, hi = hi, hi + 0.02
-    alpha, info = brentq(s, lo, hi, xtol=tol, full_output=True, disp=False)
-    return SolverResult(alpha, bool(info.converged), int(info.iterations), abs(s(alpha)))
+        if steps >= max_iter:
+            result = SolverResult.from_residual(hi, np.inf, tol, steps, {"bracket": (lo, hi)})
+            return warn_if_not_converged(result, name)
+        lo, hi, steps = hi, hi + 0.02, steps + 1
+    if steps >= max_iter:  # bracketed, but no budget left: the midpoint, within half the bracket
+        result = SolverResult.from_residual(0.5 * (lo + hi), 0.5 * (hi - lo), tol, steps)
+        return warn_if_not_converged(result, name)
+    alpha, info = brentq(
+        s, lo, hi, xtol=tol, maxiter=max_iter - steps, full_output=True, disp=False
+    )
+    iterations = steps + info.iterations
+    residual = _root_distance(s, alpha, tol, lo, hi)
+    result = SolverResult.from_residual(alpha, residual, tol, iterations, {"bracket": (lo, hi)})
+    return warn_if_not_converged(result, name)
 
 
 # ---------------------------------------------------------------- patterns
@@ -306,6 +394,16 @@ def random_patterns(n, p, n_samples=1, kind="binary", seed=None):
 
     ``kind="binary"`` gives ±1 entries (int8); ``"gaussian"`` standard normal (float64),
     for which P random patterns are in general position with probability one.
+
+    Parameters
+    ----------
+    n : int, >= 1
+        Number of weights N.
+    p : int, >= 0
+        Patterns per sample.
+    n_samples : int, >= 1
+    kind : {"binary", "gaussian"}
+    seed : None, int >= 0 or numpy Generator
     """
     n = check_int("n", n, 1)
     p = check_int("p", p, 0)
@@ -359,7 +457,9 @@ def _count_batch_jit(patterns, threshold, counts):
 
 def _threshold(n, kappa):
     # Δ = w·ξ/√N > κ  ⇔  w·ξ > κ√N; the integer field makes this w·ξ > floor(κ√N).
-    return int(np.floor(kappa * np.sqrt(n) + 1e-12))
+    # |w·ξ| ≤ N, so a threshold above N excludes every configuration just as N does: the
+    # cap keeps a huge κ from overflowing the kernel's int64.
+    return min(int(np.floor(kappa * np.sqrt(n) + 1e-12)), n)
 
 
 def _cumulative_counts(first_failure):
@@ -376,10 +476,11 @@ def count_solutions(patterns, kappa=0.0, progress=False):
 
     Parameters
     ----------
-    patterns : array_like of int, shape (P_max, N) or (n_samples, P_max, N)
-        Signed ±1 patterns (labels absorbed), e.g. from :func:`random_patterns`.
+    patterns : array_like of ±1, shape (P_max, N) or (n_samples, P_max, N)
+        Signed ±1 patterns (labels absorbed), e.g. from :func:`random_patterns`;
+        1 <= N <= 40.
     kappa : float
-        Margin: a pattern is solved when ``w·ξ/√N > κ``. Use odd N at κ = 0 so that
+        Margin κ ≥ 0: a pattern is solved when ``w·ξ/√N > κ``. Use odd N at κ = 0 so that
         no field is exactly zero.
     progress : bool
         Show a progress bar over the samples.
@@ -389,10 +490,9 @@ def count_solutions(patterns, kappa=0.0, progress=False):
     ndarray of int64, shape (P_max + 1,) or (n_samples, P_max + 1)
         Entry P is the number of solutions of the first P patterns (entry 0 is 2^N).
     """
-    patterns = np.asarray(patterns)
+    patterns = check_spin_array("patterns", patterns, ndim=(2, 3))
     kappa = check_real("kappa", kappa, 0.0)
-    if patterns.ndim not in (2, 3) or not np.all(np.abs(patterns) == 1):
-        raise ValueError("patterns must be a ±1 array of shape (P, N) or (n_samples, P, N)")
+    progress = check_bool("progress", progress)
     single = patterns.ndim == 2
     batch = np.ascontiguousarray(patterns[None] if single else patterns, dtype=np.int64)
     n = check_int("N (patterns.shape[-1])", batch.shape[-1], 1, 40)
@@ -413,8 +513,9 @@ def entropy_from_counts(counts, n):
     Parameters
     ----------
     counts : array_like, shape (n_samples, P_max + 1)
-        Solution counts of every prefix P for each sample.
-    n : int
+        Solution counts (finite, >= 0) of every prefix P for each sample; at least one
+        sample and one prefix.
+    n : int, >= 1
         Number of weights N.
 
     Returns
@@ -425,7 +526,7 @@ def entropy_from_counts(counts, n):
         fraction of samples with no solution (the quenched average of ln(count) is −∞
         as soon as one sample has none, so the entropy is conditioned on count > 0).
     """
-    counts = np.asarray(counts, dtype=float)
+    counts = check_array("counts", counts, 0.0, ndim=2, allow_empty=False)
     n = check_int("n", n, 1)
     with np.errstate(divide="ignore"):
         logs = np.where(counts > 0, np.log(counts), np.nan) / n
@@ -448,6 +549,13 @@ def effective_margin(n, kappa=0.0):
     ``κ_eff = (f_min − 1)/√N``. It equals 0 at κ = 0 for odd N, and oscillates around κ
     as N grows, which is why finite-size counts at κ > 0 are compared with the replica
     result at ``κ_eff(N)``.
+
+    Parameters
+    ----------
+    n : int, >= 1
+        Number of weights N.
+    kappa : float
+        Margin κ ≥ 0.
     """
     n = check_int("n", n, 1)
     t = _threshold(n, check_real("kappa", kappa, 0.0))
@@ -467,10 +575,15 @@ def enumeration_vs_rs(curves, alphas, kappa=0.0):
     Parameters
     ----------
     curves : dict
-        ``{N: entropy_from_counts(counts, N)}`` for at least two sizes.
-    alphas : array_like
-        Loads at which to compare.
+        ``{N: entropy_from_counts(counts, N)}`` for at least two sizes N >= 1, each a dict
+        with arrays ``alpha`` (increasing), ``entropy`` and ``entropy_err`` of equal length.
+    alphas : array_like, 1-D
+        Loads at which to compare, ``1/min(N) < alpha <= `` the largest load of every curve,
+        where each size has an entropy (at least two samples with a solution). Below
+        ``1/min(N)`` the smallest size holds at most one pattern, whose count is the same for
+        every sample: the entropy there has no sample error to weight the 1/N fit by.
     kappa : float
+        Margin κ ≥ 0.
 
     Returns
     -------
@@ -479,8 +592,20 @@ def enumeration_vs_rs(curves, alphas, kappa=0.0):
         ``deviation``, ``deviation_err`` (N → ∞) and ``rs`` (at κ) of shape (len(alphas),);
         ``enumeration = rs + deviation``, the extrapolated entropy; ``sizes``, ``kappa_eff``.
     """
-    sizes = sorted(curves)
-    alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
+    sizes, curves = _check_curves(curves)
+    alphas = np.atleast_1d(check_array("alphas", alphas, 0.0, allow_empty=False))
+    if alphas.ndim != 1:
+        raise ValueError(f"alphas must be a number or a 1-D array, got shape {alphas.shape}")
+    kappa = check_real("kappa", kappa, 0.0)
+    low = 1.0 / sizes[0]
+    high = min(float(curves[n]["alpha"][-1]) for n in sizes)
+    for a in alphas:
+        if not low < a <= high:
+            raise ValueError(
+                f"alphas must lie in (1/min(N), largest enumerated load] = ({low:.4g}, "
+                f"{high:.4g}] (at alpha <= 1/N a size holds at most one pattern, whose count "
+                f"is the same for every sample), got {a!r}"
+            )
     kappa_eff = np.array([effective_margin(n, kappa) for n in sizes])
 
     def at(key):
@@ -489,6 +614,13 @@ def enumeration_vs_rs(curves, alphas, kappa=0.0):
         )
 
     entropy, err = at("entropy"), at("entropy_err")
+    missing = ~(np.isfinite(entropy) & np.isfinite(err))
+    if np.any(missing):
+        i, j = np.argwhere(missing)[0]
+        raise ValueError(
+            f"alphas must be loads where every size has an entropy (two or more samples with "
+            f"a solution); N = {sizes[j]} has none at alpha = {alphas[i]!r}"
+        )
     rs_eff = np.array([[solve_rs(a, k, "ising").value.entropy for k in kappa_eff] for a in alphas])
     fits = [
         finite_size_extrapolation(sizes, entropy[i] - rs_eff[i], err[i]) for i in range(alphas.size)
@@ -509,15 +641,59 @@ def enumeration_vs_rs(curves, alphas, kappa=0.0):
     }
 
 
+def _check_curves(curves):
+    """Sizes (sorted) and curves of :func:`enumeration_vs_rs`, validated."""
+    if not isinstance(curves, dict) or len(curves) < 2:
+        raise ValueError(
+            f"curves must be a dict {{N: entropy_from_counts(counts, N)}} with at least two "
+            f"sizes, got {curves!r}"
+        )
+    checked = {}
+    for n, curve in curves.items():
+        size = check_int("curves size N", n, 1)
+        if not isinstance(curve, dict) or not {"alpha", "entropy", "entropy_err"} <= set(curve):
+            raise ValueError(
+                f"curves[{n!r}] must be a dict with 'alpha', 'entropy' and 'entropy_err', "
+                f"got {curve!r}"
+            )
+        alpha = check_array(f"curves[{n!r}]['alpha']", curve["alpha"], 0.0, ndim=1)
+        if alpha.size < 2 or np.any(np.diff(alpha) <= 0):
+            raise ValueError(f"curves[{n!r}]['alpha'] must be increasing with >= 2 loads")
+        arrays = {"alpha": alpha}
+        for key in ("entropy", "entropy_err"):
+            try:
+                arrays[key] = np.asarray(curve[key], dtype=float)
+            except (TypeError, ValueError):
+                raise ValueError(f"curves[{n!r}][{key!r}] must be an array of reals") from None
+            if arrays[key].shape != alpha.shape:
+                raise ValueError(
+                    f"curves[{n!r}][{key!r}] must have the shape of its 'alpha' {alpha.shape}, "
+                    f"got {arrays[key].shape}"
+                )
+        checked[size] = arrays
+    return sorted(checked), checked
+
+
 def count_solutions_numpy(patterns, kappa=0.0, chunk=1 << 16):
     """Plain-numpy version of :func:`count_solutions` for one sample (the baseline).
 
     Builds every configuration as a ±1 matrix in chunks and computes all fields with
     one matrix product per chunk.
+
+    Parameters
+    ----------
+    patterns : array_like of ±1, shape (P, N)
+        Non-empty, with 1 <= N <= 30 (the baseline builds all 2^N rows).
+    kappa : float
+        Margin κ ≥ 0.
+    chunk : int, 1 <= chunk <= 2**24
+        Configurations per matrix product.
     """
-    patterns = np.asarray(patterns)
-    if patterns.ndim != 2 or patterns.size == 0 or not np.all(np.abs(patterns) == 1):
-        raise ValueError("patterns must be a non-empty ±1 array of shape (P, N)")
+    patterns = check_spin_array("patterns", patterns, ndim=2)
+    if patterns.size == 0:
+        raise ValueError(
+            f"patterns must be a non-empty ±1 array of shape (P, N), got shape {patterns.shape}"
+        )
     patterns = patterns.astype(np.int64)
     p, n = patterns.shape
     # the baseline builds all 2^N configurations: N = 30 is already 2^30 rows of fields
@@ -538,16 +714,26 @@ def count_solutions_numpy(patterns, kappa=0.0, chunk=1 << 16):
 # ---------------------------------------------------------------- spherical weights: programming
 
 
+def _check_patterns(patterns):
+    a = check_array("patterns", patterns, ndim=2)
+    if a.shape[1] == 0:
+        raise ValueError(f"patterns must have shape (P, N) with N >= 1, got shape {a.shape}")
+    return a
+
+
 def is_separable_lp(patterns):
     """Linear-programming feasibility at κ = 0: is there ``w`` with ``ξ^μ·w ≥ 1`` for all μ?
 
     Solved with scipy's HiGHS as ``max t`` subject to ``ξ^μ·w ≥ t`` in the box
     ``|w_i| ≤ 1``; separable iff ``t* > 0``. For κ = 0 the constraint is homogeneous,
     so this is exactly the question whether the patterns can be stored.
+
+    Parameters
+    ----------
+    patterns : array_like of float, shape (P, N)
+        Finite signed patterns, P >= 0 and N >= 1 (no pattern is always separable).
     """
-    a = np.asarray(patterns, dtype=float)
-    if a.ndim != 2:
-        raise ValueError("patterns must have shape (P, N)")
+    a = _check_patterns(patterns)
     if a.shape[0] == 0:
         return True
     # The bounded form (max t with ξ^μ·w ≥ t, |w_i| ≤ 1, t ≤ 1) is always feasible and
@@ -570,11 +756,14 @@ def max_stability(patterns):
     Equivalent to the minimum-norm ``w`` with ``ξ^μ·w ≥ 1`` (a hard-margin SVM through
     the origin): ``κ_max = 1/|w_min|``. Solved exactly as a least-distance programme
     reduced to non-negative least squares (Lawson & Hanson 1974, ch. 23). Returns
-    ``-inf`` when the patterns are not separable (κ_max ≤ 0).
+    ``-inf`` when the patterns are not separable (κ_max ≤ 0), ``inf`` for no pattern.
+
+    Parameters
+    ----------
+    patterns : array_like of float, shape (P, N)
+        Finite signed patterns, P >= 0 and N >= 1.
     """
-    a = np.asarray(patterns, dtype=float)
-    if a.ndim != 2:
-        raise ValueError("patterns must have shape (P, N)")
+    a = _check_patterns(patterns)
     p, n = a.shape
     if p == 0:
         return np.inf
@@ -600,12 +789,12 @@ def capacity_samples(
 
     Parameters
     ----------
-    n : int
+    n : int, >= 1
         Input dimension N.
     kappa : float
         Margin κ ≥ 0.
-    n_samples : int
-    alpha_max : float, optional
+    n_samples : int, >= 1
+    alpha_max : float > 0, optional
         Longest sequence, in units of N (default ``2 α_c(κ) + 2``).
     method : {"lp", "qp"}
         ``"lp"``: HiGHS feasibility (κ = 0 only, where the constraints are homogeneous);
@@ -623,12 +812,18 @@ def capacity_samples(
     kappa = check_real("kappa", kappa, 0.0)
     n_samples = check_int("n_samples", n_samples, 1)
     method = check_choice("method", method, ("lp", "qp"))
+    progress = check_bool("progress", progress)
     if method == "lp" and kappa != 0.0:
         raise ValueError(f"method='lp' needs kappa = 0 (homogeneous constraints), got {kappa!r}")
     if alpha_max is None:
         alpha_max = 2.0 * capacity_rs(kappa) + 2.0
     alpha_max = check_real("alpha_max", alpha_max, 0.0, low_open=True)
     p_max = max(int(np.ceil(alpha_max * n)), 1)
+    if p_max * n > 10**9:
+        raise ValueError(
+            f"alpha_max must keep the pattern matrix (ceil(alpha_max*n) x n) below 1e9 "
+            f"entries, got alpha_max = {alpha_max!r} at n = {n}"
+        )
     rng = as_generator(seed)
 
     def storable(pats):
@@ -655,8 +850,21 @@ def cover_probability(p, n):
     """Probability that P Gaussian patterns in N dimensions are separable at κ = 0 (Cover 1965).
 
     ``C(P, N)/2^P = 2^{1−P} Σ_{k<N} binom(P−1, k)``; exactly 1 for P ≤ N and 1/2 at P = 2N.
+
+    Parameters
+    ----------
+    p : int or array_like of int, 0-D or 1-D, non-empty
+        Numbers of patterns P >= 0.
+    n : int, >= 1
+        Dimension N.
+
+    Returns
+    -------
+    float for a single P, else ndarray of shape (len(p),)
     """
-    p = np.atleast_1d(np.asarray(p, dtype=np.int64))
+    p = np.atleast_1d(check_int_array("p", p, 0, allow_empty=False))
+    if p.ndim != 1:
+        raise ValueError(f"p must be an integer or a 1-D array of integers, got shape {p.shape}")
     n = check_int("n", n, 1)
     out = np.ones(p.shape, dtype=float)
     for idx, pp in enumerate(p):

@@ -8,7 +8,9 @@ writes PNG and SVG into the run directory when the chapter runs under
 
 from __future__ import annotations
 
+import math
 import re
+from numbers import Real
 from pathlib import Path
 
 import matplotlib as mpl
@@ -58,11 +60,27 @@ def _format(value) -> str:
     return str(value)
 
 
+def _check_caption_value(name, value) -> None:
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_caption_value(name, item)
+    elif isinstance(value, Real) and not isinstance(value, bool) and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number to be shown in a caption, got {value!r}")
+
+
 def parameter_caption(**params) -> str:
     """A caption fragment listing parameters, e.g. ``"κ = 0.5, N = 100, samples = 40"``.
 
     Known names are shown as symbols (``kappa`` → κ); others as they are.
+
+    Parameters
+    ----------
+    **params
+        Values to show: numbers must be finite (a NaN or infinite parameter is a bug
+        upstream, not something to print on a figure), also inside lists and tuples.
     """
+    for name, value in params.items():
+        _check_caption_value(name, value)
     return ", ".join(f"{_SYMBOLS.get(k, k)} = {_format(v)}" for k, v in params.items())
 
 
@@ -71,8 +89,18 @@ def save_figure(fig, name: str) -> list[Path]:
 
     Returns the written paths; outside ``deepspin run`` nothing is written and the
     list is empty (the book shows figures inline).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    name : str
+        A plain file stem: letters, digits, ``_``, ``.`` and ``-``.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"name must be a plain file stem (letters, digits, _ . -), got {name!r}")
     run_dir = current_run_dir()
     if run_dir is None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepspin.checks import check_choice
+from deepspin.checks import check_choice, check_int
 from deepspin.results import record, recorded
 
 __all__ = ["VERDICTS", "Claim", "VerdictTable", "format_value", "verdict_table"]
@@ -52,6 +52,12 @@ class Claim:
         (``True``/``False``), or ``None`` where only one method was used.
     methods : str
         The two methods compared, e.g. ``"replica theory vs Monte Carlo"``.
+    formats : mapping of str to str
+        Format specs (``".3f"``) of evidence values, by name; others use ``".4g"``.
+
+    Every field is checked on construction: ``claim`` and ``source`` are non-empty
+    strings, ``evidence`` a sequence of non-empty strings (kept as a tuple), a rule needs
+    evidence, and ``formats`` names evidence with a valid format spec.
     """
 
     claim: str
@@ -61,6 +67,45 @@ class Claim:
     agree: Rule | bool | None = None
     methods: str = ""
     formats: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("claim", "source"):
+            text = getattr(self, name)
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{name} must be a non-empty string, got {text!r}")
+        evidence = self.evidence
+        if isinstance(evidence, str) or not isinstance(evidence, Sequence):
+            raise ValueError(
+                f"evidence must be a tuple of recorded names (a 1-tuple is ('name',)), "
+                f"got {evidence!r}"
+            )
+        if not all(isinstance(e, str) and e for e in evidence):
+            raise ValueError(f"evidence must hold non-empty strings, got {evidence!r}")
+        object.__setattr__(self, "evidence", tuple(evidence))
+        if callable(self.verdict):
+            if not self.evidence:
+                raise ValueError(
+                    f"verdict is a rule, which needs evidence; claim {self.claim!r} names none"
+                )
+        elif self.verdict != "not addressed":
+            raise ValueError(
+                f"verdict of claim {self.claim!r} must be a rule computed from its evidence "
+                f"(a fixed string is allowed only for 'not addressed'), got {self.verdict!r}"
+            )
+        if not (self.agree is None or isinstance(self.agree, bool) or callable(self.agree)):
+            raise ValueError(f"agree must be a rule, True, False or None, got {self.agree!r}")
+        if not isinstance(self.methods, str):
+            raise ValueError(f"methods must be a string, got {self.methods!r}")
+        if not isinstance(self.formats, Mapping):
+            raise ValueError(
+                f"formats must be a mapping of evidence names to format specs, got {self.formats!r}"
+            )
+        for name, spec in self.formats.items():
+            if name not in self.evidence:
+                raise ValueError(
+                    f"formats names {name!r}, which is not in evidence {self.evidence}"
+                )
+            _check_spec(f"formats[{name!r}]", spec)
 
 
 @dataclass(frozen=True)
@@ -105,8 +150,31 @@ class VerdictTable:
         return sum(r["verdict"] == verdict for r in self.rows)
 
 
+def _check_spec(name: str, spec) -> str:
+    try:
+        ok = isinstance(spec, str) and isinstance(format(0.5, spec), str)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a format spec for numbers such as '.4g', got {spec!r}")
+    return spec
+
+
 def format_value(value: Any, spec: str = ".4g", max_items: int = 6) -> str:
-    """Compact text of a recorded value: numbers by ``spec``, long lists and dicts shortened."""
+    """Compact text of a recorded value: numbers by ``spec``, long lists and dicts shortened.
+
+    Parameters
+    ----------
+    value : any
+        A recorded value; numbers, strings, None, bools, mappings and sequences are
+        formatted, anything else by ``str``.
+    spec : str
+        A format spec valid for floats, e.g. ``".4g"`` or ``".3f"``.
+    max_items : int, >= 1
+        Items shown of a sequence or mapping before "…".
+    """
+    _check_spec("spec", spec)
+    max_items = check_int("max_items", max_items, 1)
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return str(value)
     if isinstance(value, int | float):
@@ -133,17 +201,8 @@ def _evaluate(claim: Claim, values: Mapping[str, Any]) -> dict:
             f"evidence of claim {claim.claim!r} must be recorded values; not recorded: {missing}"
         )
     args = [values[name] for name in claim.evidence]
-    if callable(claim.verdict):
-        if not claim.evidence:
-            raise ValueError(f"a verdict rule needs evidence; claim {claim.claim!r} names none")
-        verdict = claim.verdict(*args)
-    elif claim.verdict == "not addressed":
-        verdict = claim.verdict
-    else:
-        raise ValueError(
-            f"verdict of claim {claim.claim!r} must be a rule computed from its evidence "
-            f"(a fixed string is allowed only for 'not addressed'), got {claim.verdict!r}"
-        )
+    # Claim's own checks ensure a rule has evidence and a fixed verdict is "not addressed"
+    verdict = claim.verdict(*args) if callable(claim.verdict) else claim.verdict
     check_choice(f"verdict of claim {claim.claim!r}", verdict, VERDICTS)
     agree = claim.agree(*args) if callable(claim.agree) else claim.agree
     if agree is not None:
