@@ -204,15 +204,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     Parameters
     ----------
     path : path-like
-        The file; its directory must exist, and ``path`` must not be a directory.
+        The file; ``path`` must not be a directory.
     text : str
         The content.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is not a path or is a directory, or ``text`` is not a ``str``.
+    FileNotFoundError
+        If the directory of ``path`` does not exist.
     """
     path = _check_path("path", path)
     if not isinstance(text, str):
         raise ValueError(f"text must be a str, got {type(text).__name__}")
     if not path.parent.is_dir():
-        raise ValueError(f"path {path}: its directory {path.parent} does not exist")
+        raise FileNotFoundError(f"path {path}: its directory {path.parent} does not exist")
     if path.is_dir():
         raise ValueError(f"path {path} is a directory, not a file")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
