@@ -64,7 +64,7 @@ def compare(label, n, field, coupling, magnetised):
     error_J = np.abs(adaptive.value[1] - J).max()
     print(f"\n{label}: |m| mean {np.abs(m).mean():.2f}, max {np.abs(m).max():.3f}")
     print(
-        f"  adaptive  {seconds:6.2f} s  {steps:4d} steps  RMSE {adaptive.residual:.2e}  "
+        f"  adaptive  {seconds:6.2f} s  {steps:4d} steps  RMSE {adaptive.info['fit_rmse']:.2e}  "
         f"converged {adaptive.converged}  BP sweeps {adaptive.info['bp_sweeps'].sum()}  "
         f"rejected {adaptive.info['rejected']}  max|Δh| {error_h:.1e}  max|ΔJ| {error_J:.1e}"
     )
@@ -77,7 +77,7 @@ def compare(label, n, field, coupling, magnetised):
     direct, direct_seconds = timed(m, C, l2=L2, tol=TOL)
     print(
         f"  default start (Bethe inversion): {direct_seconds:.2f} s, {direct.iterations} "
-        f"steps, RMSE {direct.residual:.1e}"
+        f"steps, RMSE {direct.info['fit_rmse']:.1e}"
     )
 
 
