@@ -127,7 +127,8 @@ def warn_if_not_converged(result: SolverResult, name: str, stacklevel: int = 3) 
     Parameters
     ----------
     result : SolverResult
-        The solver's result; returned unchanged.
+        The solver's result (or any object with ``converged``, ``iterations`` and
+        ``residual``); returned unchanged.
     name : str, non-empty
         The solver's name, for the message.
     stacklevel : int, >= 1
@@ -135,7 +136,7 @@ def warn_if_not_converged(result: SolverResult, name: str, stacklevel: int = 3) 
     """
     from deepspin.checks import check_int
 
-    if not isinstance(result, SolverResult):
+    if not all(hasattr(result, a) for a in ("converged", "iterations", "residual")):
         raise ValueError(f"result must be a SolverResult, got {type(result).__name__}")
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
