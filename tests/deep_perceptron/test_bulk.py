@@ -103,3 +103,61 @@ def test_freezing_by_depth_matches_full_networks():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_spinodal_reports_the_bracket_its_stopping_rule_guarantees(fold):
+    result = dp.bulk_spinodal()
+    assert result.converged and result.residual <= result.tol
+    # Brent's bounded search resolves the minimiser to ~√ε|q|, not to xtol = 1e-10
+    assert result.residual > 1e-10
+
+
+def test_spinodal_out_of_iterations_is_not_converged(monkeypatch):
+    from deepspin.deep_perceptron import bulk
+
+    monkeypatch.setattr(bulk, "_MAX_BRENT", 1)
+    with pytest.warns(RuntimeWarning, match="bulk_spinodal"):
+        result = dp.bulk_spinodal()
+    assert result.converged is False and result.residual > result.tol
+    assert result.iterations <= 2  # scipy's nit counts the first evaluation too
+
+
+def test_coexistence_held_to_an_unreachable_tol_is_not_converged():
+    with pytest.warns(RuntimeWarning, match="bulk_coexistence"):
+        result = dp.bulk_coexistence(tol=1e-300)
+    assert result.converged is False and result.residual > 1e-300 and result.tol == 1e-300
+    assert dp.bulk_coexistence().converged  # the same root, at the default tol
+
+
+def test_no_frozen_bulk_is_an_honest_empty_result():
+    for result in (dp.bulk_spinodal("exact-node"), dp.bulk_coexistence("exact-node")):
+        assert result.value is None and result.converged
+        assert result.residual == 0.0 and result.tol is not None
+
+
+def test_geometric_limit_that_has_not_settled_is_not_converged():
+    k = np.arange(8)
+    sequence = 5.0 - 2.0 * 0.6**k + 0.01 * 0.9**k  # two rates: the Aitken estimates drift
+    with pytest.warns(RuntimeWarning, match="geometric_limit"):
+        result = dp.geometric_limit(sequence, tol=1e-12)
+    assert result.converged is False and result.residual > 1e-12 and result.tol == 1e-12
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: dp.geometric_limit([1.0, 2.0, 3.0, 4.0]), "sequence"),  # linear: 0/0 before
+        (lambda: dp.geometric_limit([2.0, 2.0, 2.0, 2.0]), "sequence"),
+        (lambda: dp.geometric_limit([[1.0, 2.0, 2.5]]), "sequence"),
+        (lambda: dp.bulk_symbol(dp.bulk_state(0.08), "0.5"), "mu"),
+        (lambda: dp.bulk_symbol(dp.bulk_state(0.08), 0.0), "mu"),
+        (lambda: dp.bulk_free_entropy(dp.BulkState(1e4, 0.1, 0.9, 0.1, "nodal")), "state"),
+        (lambda: dp.healing_factor(dp.BulkState(1e4, np.nan, 0.9, 0.1, "symmetric")), "state"),
+        (lambda: dp.bulk_curve([[0.1, 0.2]]), "parameters"),
+        (lambda: dp.bulk_coexistence(tol=0.0), "tol"),
+        (lambda: dp.bulk_spinodal(xtol=np.nan), "xtol"),
+    ],
+)
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

@@ -131,3 +131,58 @@ def test_unconverged_solve_warns():
     with pytest.warns(RuntimeWarning, match="solve_rs"):
         result = dp.solve_rs(300.0, 8, tol=1e-300)
     assert not result.converged and result.residual > 1e-300
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(alpha=300.0, L=8, max_iter=1),
+        dict(alpha=300.0, L=8, max_iter=3),
+        dict(alpha=300.0, L=8, scenario="teacher", max_iter=2),
+        dict(alpha=500.0, L=6, closure="exact-node", max_iter=1),
+        dict(alpha=300.0, L=8, tol=1e-300, max_iter=40),
+    ],
+)
+def test_max_iter_is_a_total_budget(kwargs):
+    # issue 19: max_iter = 1 used to report 2 iterations (the budget was per frozen set)
+    with pytest.warns(RuntimeWarning, match="solve_rs"):
+        result = dp.solve_rs(**kwargs)
+    tol = kwargs.get("tol", 1e-11)
+    assert result.iterations <= kwargs["max_iter"]
+    assert result.converged is False and result.residual > tol
+    assert result.tol == tol
+
+
+def test_phase_diagram_passes_the_budget_on():
+    with pytest.warns(RuntimeWarning, match="phase_diagram"):
+        d = dp.phase_diagram([3.0, 30.0], 4, max_iter=1)
+    assert not d["converged"].any() and np.all(d["iterations"] <= 1)
+    assert np.all(np.isnan(d["q"]))
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: dp.solve_rs(3.0, 2, initial="profile"), "initial"),
+        (lambda: dp.solve_rs(3.0, 2, initial=dp.solve_rs(3.0, 3).value), "initial"),
+        (lambda: dp.solve_rs(3.0, 2, warn="no"), "warn"),
+        (lambda: dp.solve_rs(3.0, 2, max_iter=0), "max_iter"),
+        (lambda: dp.free_entropy_gradient(None), "profile"),
+        (lambda: dp.free_entropy_gradient(dp.solve_rs(1.0, 1).value, eps=0.0), "eps"),
+        (lambda: dp.growth_rates(-1.0, [1.0, 0.0, 1.0]), "alpha"),
+        (lambda: dp.growth_rates(1.0, [1.0, 2.0, 1.0]), "q"),
+        (lambda: dp.node_growth_rates(1.0, [1.0]), "q"),
+        (lambda: dp.generalisation_error([]), "Q"),
+        (lambda: dp.generalisation_error([1.5]), "Q"),
+        (lambda: dp.phase_diagram([1.0], 2, progress="no"), "progress"),
+        (lambda: dp.phase_diagram([[1.0, 2.0]], 2), "alphas"),
+        (lambda: dp.phase_diagram([1.0], 2, warn=False), "solver options"),
+        (lambda: dp.onsets(4, "teacher", closure="exact-node"), "exact-node"),
+        (lambda: dp.onsets(4, n_layers=3), "n_layers"),
+        (lambda: dp.saddle_map(1.0, [1, 0.5, 1], [0.5, 0.5], "planted"), "scenario"),
+        (lambda: dp.free_entropy(1.0, [1, 0.5, 1], [0.5, 0.5], None), "qhat"),
+    ],
+)
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

@@ -30,13 +30,15 @@ boundary, a front) heals as μ^l.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
+from numbers import Number
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
-from deepspin.checks import check_choice, check_int, check_real
+from deepspin.checks import check_array, check_choice, check_int, check_real
 from deepspin.deep_perceptron.exact_node import node_functions, node_saddle_map
 from deepspin.deep_perceptron.kernels import bond_term, force, gap_term, spin_overlap, spin_term
 from deepspin.deep_perceptron.rs import CLOSURES, saddle_map
@@ -58,6 +60,7 @@ __all__ = [
 
 _Q_TOP = 1.0 - 1e-13  # largest bond overlap tried: Q → 1 is the end of the branch
 _FD = 1e-7
+_MAX_BRENT = 500  # iterations of the bounded minimisation at the fold
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,12 @@ def bulk_state(parameter, closure="symmetric"):
 def bulk_curve(parameters, closure="symmetric"):
     """:func:`bulk_state` over an array of parameters.
 
+    Parameters
+    ----------
+    parameters : array (n,), entries in (0, 1), n ≥ 1
+        Spin overlaps q (symmetric closure) or field overlaps C (exact node).
+    closure : {"symmetric", "exact-node"}
+
     Returns
     -------
     dict of arrays
@@ -150,9 +159,9 @@ def bulk_curve(parameters, closure="symmetric"):
         ``alpha`` is infinite).
     """
     closure = check_choice("closure", closure, CLOSURES)
-    parameters = np.asarray(parameters, dtype=float).ravel()
-    if parameters.size == 0 or np.any(~((parameters > 0) & (parameters < 1))):
-        raise ValueError(f"parameters must be a non-empty array in (0, 1), got {parameters!r}")
+    parameters = check_array(
+        "parameters", parameters, 0.0, 1.0, low_open=True, high_open=True, ndim=1, allow_empty=False
+    )
     states = [bulk_state(p, closure) for p in parameters]
     out = {k: np.array([getattr(s, k) for s in states]) for k in ("alpha", "q", "Q", "qhat")}
     out["entropy"] = np.array(
@@ -193,35 +202,45 @@ def bulk_spinodal(closure="symmetric", xtol=1e-10):
     frozen branch are born together (a saddle-node), so the bulk can only freeze
     discontinuously. Found by a coarse scan of ``ln α`` and Brent's bounded minimisation.
 
+    Parameters
+    ----------
+    closure : {"symmetric", "exact-node"}
+    xtol : float, in (0, 0.01]
+        Absolute tolerance on the parameter at the fold (Brent's ``xatol``).
+
     Returns
     -------
     SolverResult
-        ``value`` is the :class:`BulkState` at the fold; ``residual`` is the width of the
-        final bracket of the parameter (``converged`` when it is below ``xtol``). In the
-        exact-node closure no parameter admits a uniform frozen state with Q < 1 (the
-        node's overlap stays below its field's, q < C, so Q = C/q > 1): ``value`` is
-        ``None`` and ``info["reason"]`` says so.
+        ``value`` is the :class:`BulkState` at the fold. ``residual`` bounds the distance
+        of the parameter from the minimiser: the half-width of Brent's final bracket,
+        ``2(√ε |x| + xtol/3)`` by its stopping rule (ε the float64 epsilon; a minimum is
+        not resolved more finely than √ε relative), ``inf`` where the minimiser ran out of
+        its 500 iterations; ``tol`` is ``xtol + 2√ε |x|`` and ``converged`` is
+        ``residual ≤ tol``. In the exact-node closure no parameter admits a uniform frozen
+        state with Q < 1 (the node's overlap stays below its field's, q < C, so
+        Q = C/q > 1): ``value`` is ``None``, ``residual`` 0 and ``info["reason"]`` says so.
     """
     closure = check_choice("closure", closure, CLOSURES)
     xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
     bracket = _bracket(closure)
     if bracket is None:
         reason = "no uniform frozen bulk with Q < 1 on the scanned parameters"
-        return SolverResult(None, True, 0, 0.0, info={"reason": reason})
+        return SolverResult.from_residual(None, 0.0, xtol, 0, {"reason": reason})
     low, high, _, _ = bracket
     found = minimize_scalar(
         _log_alpha,
         bounds=(low, high),
         args=(closure,),
         method="bounded",
-        options=dict(xatol=xtol, maxiter=500),
+        options=dict(xatol=xtol, maxiter=_MAX_BRENT),
     )
-    width = abs(high - low) if not found.success else xtol * 0.5
-    result = SolverResult(
-        bulk_state(float(found.x), closure),
-        bool(found.success and width <= xtol),
-        int(found.nit),
-        float(width),
+    x = float(found.x)
+    resolution = math.sqrt(np.finfo(float).eps) * abs(x)
+    # scipy's bounded Brent stops when the bracket [a, b] around x satisfies
+    # max(x − a, b − x) ≤ 2(√ε|x| + xatol/3); without success the bracket is unknown
+    half_width = 2.0 * (resolution + xtol / 3.0) if found.success else math.inf
+    result = SolverResult.from_residual(
+        bulk_state(x, closure), half_width, xtol + 2.0 * resolution, int(found.nit)
     )
     return warn_if_not_converged(result, f"bulk_spinodal(closure={closure!r})")
 
@@ -232,6 +251,13 @@ def bulk_branches(alpha, closure="symmetric"):
     The lower branch (smaller overlaps) is the unstable partner of the saddle-node, the
     upper one the stable frozen bulk. Each is the root of ``ln α(parameter) = ln α`` on
     its side of the fold, bracketed on the scan of :func:`bulk_spinodal`.
+
+    Parameters
+    ----------
+    alpha : float, > 0
+        Constraints per weight; above α_b it must stay inside the scanned range of the
+        branches (a ``ValueError`` says so otherwise).
+    closure : {"symmetric", "exact-node"}
     """
     closure = check_choice("closure", closure, CLOSURES)
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
@@ -257,11 +283,14 @@ def bulk_branches(alpha, closure="symmetric"):
 
 
 def bulk_free_entropy(state):
-    """Free entropy per layer of a uniform state, relative to the liquid (eq. bulk-entropy)."""
-    if not isinstance(state, BulkState):
-        raise ValueError(f"state must be a BulkState, got {type(state).__name__}")
-    if not np.isfinite(state.alpha):
-        raise ValueError("state must have a finite alpha (a uniform solution with Q < 1)")
+    """Free entropy per layer of a uniform state, relative to the liquid (eq. bulk-entropy).
+
+    Parameters
+    ----------
+    state : BulkState
+        A uniform state with a finite α (as :func:`bulk_state` returns it).
+    """
+    _check_state(state)
     bonds = float(bond_term(state.Q)) / (2.0 * state.alpha)
     spins = 0.5 * state.qhat * (state.q - 1.0)
     if state.closure == "symmetric":
@@ -296,24 +325,34 @@ def _apply(state, x, L):
     return _flat(state, *node_saddle_map(state.alpha, q, Q, qhat))
 
 
-def bulk_coexistence(closure="symmetric", xtol=1e-9):
+def bulk_coexistence(closure="symmetric", xtol=1e-9, tol=1e-10):
     """The α at which the stable frozen bulk and the liquid have equal free entropy.
 
     The root of ``s(q₊(α)) = 0`` (eq. bulk-entropy on the upper branch; the liquid's
     layers contribute 0), above the spinodal α_b. It is the bulk's coexistence point:
     the analogue of a Maxwell construction for the layer-by-layer fronts.
 
+    Parameters
+    ----------
+    closure : {"symmetric", "exact-node"}
+    xtol : float, in (0, 0.01]
+        Absolute tolerance of Brent's method on ln α.
+    tol : float, > 0
+        The free entropy per layer ``|s|`` at the root that counts as coexistence.
+
     Returns
     -------
     SolverResult
         ``value`` the upper :class:`BulkState` at coexistence (``None`` where the closure
-        has no frozen bulk); ``residual`` is ``|s|`` there.
+        has no frozen bulk, with residual 0); ``residual`` is ``|s|`` there and
+        ``converged`` is ``residual ≤ tol``; ``iterations`` are Brent's.
     """
     closure = check_choice("closure", closure, CLOSURES)
     xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
+    tol = check_real("tol", tol, 0.0, low_open=True)
     fold = bulk_spinodal(closure).value
     if fold is None:
-        return SolverResult(None, True, 0, 0.0, info={"reason": "no frozen bulk"})
+        return SolverResult.from_residual(None, 0.0, tol, 0, {"reason": "no frozen bulk"})
 
     def upper_entropy(log_alpha):
         return bulk_free_entropy(bulk_branches(float(np.exp(log_alpha)), closure)[1])
@@ -326,10 +365,9 @@ def bulk_coexistence(closure="symmetric", xtol=1e-9):
         low, high = high, high + 0.25
     log_alpha, info = brentq(upper_entropy, low, high, xtol=xtol, full_output=True)
     state = bulk_branches(float(np.exp(log_alpha)), closure)[1]
+    # brentq raises when it does not converge, so the root is read from |s| alone
     residual = abs(bulk_free_entropy(state))
-    result = SolverResult(
-        state, bool(info.converged and residual < 1e-10), info.iterations, residual
-    )
+    result = SolverResult.from_residual(state, residual, tol, info.iterations)
     return warn_if_not_converged(result, f"bulk_coexistence(closure={closure!r})")
 
 
@@ -366,8 +404,22 @@ def _symbol(coefficients, mu):
 
 
 def _check_state(state):
-    if not isinstance(state, BulkState) or not np.isfinite(state.alpha):
-        raise ValueError("state must be a BulkState with a finite alpha")
+    """Raise ``ValueError`` naming ``state`` unless it is a BulkState with finite α and
+    overlaps in their domains (q in (0, 1], Q in [0, 1), q̂ ≥ 0)."""
+    if not isinstance(state, BulkState):
+        raise ValueError(f"state must be a BulkState, got {type(state).__name__}")
+    if not (isinstance(state.alpha, Number) and math.isfinite(state.alpha) and state.alpha > 0):
+        raise ValueError(
+            f"state must have a finite alpha > 0 (a uniform solution with Q < 1), "
+            f"got {state.alpha!r}"
+        )
+    try:
+        check_real("q", state.q, 0.0, 1.0, low_open=True)
+        check_real("Q", state.Q, 0.0, 1.0, high_open=True)
+        check_real("qhat", state.qhat, 0.0)
+        check_choice("closure", state.closure, CLOSURES)
+    except ValueError as err:
+        raise ValueError(f"state is not a consistent BulkState: {err}") from None
 
 
 def bulk_symbol(state, mu, L=12):
@@ -378,6 +430,15 @@ def bulk_symbol(state, mu, L=12):
     off the middle layer c (a: spin overlap, bond overlap and, in the exact-node closure,
     conjugate field). ``μ`` may be complex.
 
+    Parameters
+    ----------
+    state : BulkState
+        A uniform state with a finite α.
+    mu : complex (or real), finite and nonzero
+        The spatial factor per layer (``e^{ik}`` for a Fourier mode).
+    L : int, in [8, 200]
+        Length of the chain the map is linearised on.
+
     Returns
     -------
     ndarray (k, k), complex
@@ -385,9 +446,9 @@ def bulk_symbol(state, mu, L=12):
     """
     _check_state(state)
     L = check_int("L", L, 8, 200)
-    mu = complex(mu)
-    if not np.isfinite(mu) or mu == 0:
+    if isinstance(mu, bool) or not isinstance(mu, Number) or not np.isfinite(mu) or mu == 0:
         raise ValueError(f"mu must be a finite nonzero complex number, got {mu!r}")
+    mu = complex(mu)
     return _symbol(_symbol_coefficients(state, L), mu)
 
 
@@ -396,6 +457,15 @@ def largest_multiplier(state, n_modes=13, L=12):
 
     Below 1 the uniform state attracts the saddle-point iteration against every layer-
     dependent perturbation; above 1 it repels it (exactly 1 at the saddle-node, k = 0).
+
+    Parameters
+    ----------
+    state : BulkState
+        A uniform state with a finite α.
+    n_modes : int, in [2, 1000]
+        Equally spaced wave numbers k on [0, π].
+    L : int, in [8, 200]
+        Length of the chain the map is linearised on.
     """
     _check_state(state)
     n_modes = check_int("n_modes", n_modes, 2, 1000)
@@ -413,6 +483,13 @@ def healing_factor(state, L=12):
     The largest real root below 1 of ``det(M(μ) − 1) = 0``: a perturbation of the
     bulk decays (or, read the other way, grows) by μ per layer. ``nan`` if there is none
     (the uniform state does not heal monotonically).
+
+    Parameters
+    ----------
+    state : BulkState
+        A uniform state with a finite α.
+    L : int, in [8, 200]
+        Length of the chain the map is linearised on.
     """
     _check_state(state)
     L = check_int("L", L, 8, 200)
@@ -438,23 +515,38 @@ def geometric_limit(sequence, n_last=4, tol=1e-3):
     mean of the last estimates with their spread, and the mean ratio ρ of successive
     increments. Used for the limit α_∞ of the onsets α_g(l).
 
+    Parameters
+    ----------
+    sequence : array (n,), finite, n ≥ 3
+        The terms a_1 … a_n; the last ``n_last`` must have nonzero increments and second
+        differences (a geometric approach, not a constant or linear one).
+    n_last : int, in [3, n]
+        How many of the last terms enter.
+    tol : float, > 0
+        Relative spread of the Aitken estimates that counts as converged.
+
     Returns
     -------
     SolverResult
         ``value = {"limit", "ratio"}``; ``residual`` is the spread of the Aitken
         estimates relative to the limit, and ``converged`` says it is below ``tol``.
     """
-    a = np.asarray(sequence, dtype=float).ravel()
-    if a.size < 3 or not np.all(np.isfinite(a)):
-        raise ValueError(f"sequence must hold at least 3 finite numbers, got {a!r}")
+    a = check_array("sequence", sequence, ndim=1)
+    if a.size < 3:
+        raise ValueError(f"sequence must hold at least 3 finite numbers, got {a.size}")
     n_last = check_int("n_last", n_last, 3, a.size)
     tol = check_real("tol", tol, 0.0, low_open=True)
     d = np.diff(a)
     tail = slice(a.size - n_last, None)
     d1, d2 = d[:-1][-(n_last - 2) :], d[1:][-(n_last - 2) :]
+    if np.any(d1 == 0) or np.any(d2 == d1):
+        raise ValueError(
+            "sequence must approach its limit geometrically: its last n_last terms need "
+            "nonzero increments and second differences"
+        )
     estimates = a[tail][2:] - d2**2 / (d2 - d1)
     limit = float(np.mean(estimates))
     spread = float(np.ptp(estimates) / abs(limit)) if estimates.size > 1 else 0.0
     ratio = float(np.mean(d2 / d1))
-    result = SolverResult({"limit": limit, "ratio": ratio}, spread <= tol, 1, spread)
+    result = SolverResult.from_residual({"limit": limit, "ratio": ratio}, spread, tol, 1)
     return warn_if_not_converged(result, "geometric_limit")

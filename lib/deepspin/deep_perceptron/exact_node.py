@@ -43,9 +43,10 @@ import numpy as np
 
 from deepspin.checks import check_array
 from deepspin.deep_perceptron.kernels import (
+    _check_drive,
+    _check_full_profile,
     bond_from_field,
     bond_term,
-    check_profile,
     force,
     gap_term,
 )
@@ -171,22 +172,58 @@ def _evaluate(qhat, C):
 
 
 def node_overlap(qhat, C):
-    """``q(q̂, C) = ∫Dz∫Dy tanh²(√q̂ y + h(xz))`` (eq. node-overlap), vectorised."""
+    """``q(q̂, C) = ∫Dz∫Dy tanh²(√q̂ y + h(xz))`` (eq. node-overlap), vectorised.
+
+    Parameters
+    ----------
+    qhat : float or array, entries ≥ 0
+        Conjugate field of the node.
+    C : float or array, entries in [0, 1)
+        Overlap of the node's field, ``C = Q q`` of the layer below; broadcast with
+        ``qhat`` and evaluated entrywise.
+    """
     return _evaluate(qhat, C)[0]
 
 
 def node_force(qhat, C):
-    """``P(q̂, C) = −2 ∂Ψ/∂C`` (eq. node-force): the field on the bonds below the node."""
+    """``P(q̂, C) = −2 ∂Ψ/∂C`` (eq. node-force): the field on the bonds below the node.
+
+    Parameters
+    ----------
+    qhat : float or array, entries ≥ 0
+        Conjugate field of the node.
+    C : float or array, entries in [0, 1)
+        Overlap of the node's field, ``C = Q q`` of the layer below; broadcast with
+        ``qhat`` and evaluated entrywise.
+    """
     return _evaluate(qhat, C)[1]
 
 
 def node_term(qhat, C):
-    """``Ψ(q̂, C)`` (eq. node-term), the node's part of the free entropy per constraint."""
+    """``Ψ(q̂, C)`` (eq. node-term), the node's part of the free entropy per constraint.
+
+    Parameters
+    ----------
+    qhat : float or array, entries ≥ 0
+        Conjugate field of the node.
+    C : float or array, entries in [0, 1)
+        Overlap of the node's field, ``C = Q q`` of the layer below; broadcast with
+        ``qhat`` and evaluated entrywise.
+    """
     return _evaluate(qhat, C)[2]
 
 
 def node_functions(qhat, C):
-    """``(q, P, Ψ)`` in one pass: what one evaluation of the saddle-point map needs."""
+    """``(q, P, Ψ)`` in one pass: what one evaluation of the saddle-point map needs.
+
+    Parameters
+    ----------
+    qhat : float or array, entries ≥ 0
+        Conjugate field of the node.
+    C : float or array, entries in [0, 1)
+        Overlap of the node's field, ``C = Q q`` of the layer below; broadcast with
+        ``qhat`` and evaluated entrywise.
+    """
     return _evaluate(qhat, C)
 
 
@@ -205,13 +242,20 @@ def node_saddle_map(alpha, q, Q, qhat):
 
     Parameters
     ----------
-    q : (L+1,) with q[0] = q[L] = 1; Q : (L,); qhat : (L+1,) with zero ends.
+    alpha : float, > 0
+        Constraints per weight.
+    q : array (L+1,), entries in [0, 1], L ≥ 1
+        Spin overlaps, q[0] = q[L] = 1 at a solution (clamped ends).
+    Q : array (L,), entries in [0, 1)
+        Bond overlaps.
+    qhat : array (L+1,), entries ≥ 0
+        Conjugate fields (0 at the ends).
 
     Returns
     -------
     q_new (L+1,), Q_new (L,), qhat_new (L+1,)
     """
-    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat)
+    alpha, q, Q, qhat = _check_full_profile(alpha, q, Q, qhat)
     C = Q * q[:-1]
     q_node, P_node, _ = _node_layers(qhat[1:-1], C[:-1])
     P = np.append(P_node, force(C[-1]))
@@ -224,8 +268,20 @@ def node_saddle_map(alpha, q, Q, qhat):
 
 
 def node_free_entropy(alpha, q, Q, qhat):
-    """The exact-node RS free entropy per constraint, eq. (rs-node), at any (q, Q, q̂)."""
-    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat)
+    """The exact-node RS free entropy per constraint, eq. (rs-node), at any (q, Q, q̂).
+
+    Parameters
+    ----------
+    alpha : float, > 0
+        Constraints per weight.
+    q : array (L+1,), entries in [0, 1], L ≥ 1
+        Spin overlaps, q[0] = q[L] = 1 at a solution (clamped ends).
+    Q : array (L,), entries in [0, 1)
+        Bond overlaps.
+    qhat : array (L+1,), entries ≥ 0
+        Conjugate fields (0 at the ends).
+    """
+    alpha, q, Q, qhat = _check_full_profile(alpha, q, Q, qhat)
     C = Q * q[:-1]
     psi = _node_layers(qhat[1:-1], C[:-1])[2]
     spins = np.sum(0.5 * qhat[1:-1] * (q[1:-1] - 1.0) + psi)
@@ -237,8 +293,20 @@ def node_growth_rates(alpha, q):
 
     ``λ_l = u q_{l+1}² (1 + u q_{l−1}²)``, ``u = α(2/π)²``: the drive comes only from the
     layer above; a frozen layer below (only the clamped input can be one) amplifies it.
+
+    Parameters
+    ----------
+    alpha : float, > 0
+        Constraints per weight.
+    q : array (L+1,), entries in [0, 1], L ≥ 1
+        Spin overlaps of the profile.
+
+    Returns
+    -------
+    ndarray (L+1,)
+        λ_l for l = 1 … L−1, 0 at the two ends.
     """
-    q = np.asarray(q, dtype=float)
+    alpha, q = _check_drive(alpha, q)
     u = alpha * (2.0 / np.pi) ** 2
     lam = np.zeros(q.size)
     lam[1:-1] = u * q[2:] ** 2 * (1.0 + u * q[:-2] ** 2)

@@ -18,7 +18,19 @@ __all__ = ["forward_overlaps", "simulate_forward_overlaps"]
 
 
 def forward_overlaps(Q, q0=1.0):
-    """Spin overlaps q_0 … q_L of two networks with bond overlaps Q, eq. (forward-law)."""
+    """Spin overlaps q_0 … q_L of two networks with bond overlaps Q, eq. (forward-law).
+
+    Parameters
+    ----------
+    Q : array (L,), entries in [-1, 1], L ≥ 0
+        Bond overlaps Q_1 … Q_L (empty: no layer, the inputs alone).
+    q0 : float in [-1, 1]
+        Overlap of the two networks' inputs.
+
+    Returns
+    -------
+    ndarray (L+1,)
+    """
     Q = check_array("Q", Q, -1.0, 1.0, ndim=1)
     q = [check_real("q0", q0, -1.0, 1.0)]
     for overlap in Q:
@@ -32,6 +44,16 @@ def simulate_forward_overlaps(Q, n=1024, m=256, seed=None):
     Each layer's weight matrices are ``J^a`` (Gaussian rows rescaled to norm √n) and
     ``J^b = Q_l J^a + √(1 − Q_l²) J'`` rescaled the same way, so that each row pair has
     overlap Q_l up to O(n^{−1/2}); the inputs are random ±1.
+
+    Parameters
+    ----------
+    Q : array (L,), entries in [-1, 1], L ≥ 0
+        Bond overlaps Q_1 … Q_L.
+    n : int, ≥ 1
+        Width of every layer.
+    m : int, ≥ 1
+        Number of inputs.
+    seed : None, int ≥ 0 or numpy.random.Generator
 
     Returns
     -------

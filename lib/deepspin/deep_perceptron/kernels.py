@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepspin.checks import check_array, check_real
+from deepspin.checks import check_array, check_choice, check_real
 from deepspin.gauss import G, G_over_H, H, gauss_hermite, log_H, panel_legendre
 from deepspin.perceptron import energy_kernel, energy_term
 
@@ -88,14 +88,27 @@ def _delta(delta):
 
 
 def _check_scenario(scenario):
-    if scenario not in SCENARIOS:
-        raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
+    return check_choice("scenario", scenario, SCENARIOS)
 
 
 def check_profile(alpha, q, Q, qhat=None):
-    """Validate α > 0 and a profile: q (L+1,) in [0, 1], Q (L,) in [0, 1), q̂ (L+1,) ≥ 0.
+    """Validate α and a profile of order parameters, the arguments of the maps and entropies.
 
-    Returns ``alpha, q, Q, qhat`` as float and float arrays (``qhat`` may be ``None``).
+    Parameters
+    ----------
+    alpha : float, > 0
+        Constraints per weight.
+    q : array (L+1,), entries in [0, 1], L ≥ 1
+        Spin overlaps.
+    Q : array (L,), entries in [0, 1)
+        Bond overlaps.
+    qhat : array (L+1,), entries ≥ 0, or None
+        Conjugate fields (``None``: not part of the profile).
+
+    Returns
+    -------
+    alpha, q, Q, qhat
+        A float and float arrays (``qhat`` stays ``None`` when not given).
     """
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     q = check_array("q", q, 0.0, 1.0, ndim=1)
@@ -109,8 +122,31 @@ def check_profile(alpha, q, Q, qhat=None):
     return alpha, q, Q, qhat
 
 
+def _check_full_profile(alpha, q, Q, qhat):
+    """:func:`check_profile` with the conjugate fields required (``None`` refused)."""
+    if qhat is None:
+        raise ValueError("qhat must be an array (L+1,) of reals in [0, inf), got None")
+    return check_profile(alpha, q, Q, qhat)
+
+
+def _check_drive(alpha, q):
+    """Validate α > 0 and spin overlaps q (L+1,) in [0, 1], L ≥ 1: a growth rate's arguments."""
+    alpha = check_real("alpha", alpha, 0.0, low_open=True)
+    q = check_array("q", q, 0.0, 1.0, ndim=1)
+    if q.size < 2:
+        raise ValueError(f"q must have length L + 1 ≥ 2, got {q.size}")
+    return alpha, q
+
+
 def gap_term(delta, scenario="random"):
-    """The gap (energetic) term of one layer, eqs. (rs-random)/(rs-teacher), per constraint."""
+    """The gap (energetic) term of one layer, eqs. (rs-random)/(rs-teacher), per constraint.
+
+    Parameters
+    ----------
+    delta : float or array, entries in [0, 1)
+        The field overlap Δ = q_{l−1} Q_l q_l (any shape; evaluated entrywise).
+    scenario : {"random", "teacher"}
+    """
     _check_scenario(scenario)
     delta = _delta(delta)
     if scenario == "random":
@@ -119,7 +155,14 @@ def gap_term(delta, scenario="random"):
 
 
 def force(delta, scenario="random"):
-    """``F(Δ) = ∓2 d gap/dΔ`` (eq. force): the field a layer's constraints put on its overlaps."""
+    """``F(Δ) = ∓2 d gap/dΔ`` (eq. force): the field a layer's constraints put on its overlaps.
+
+    Parameters
+    ----------
+    delta : float or array, entries in [0, 1)
+        The field overlap Δ (any shape; evaluated entrywise).
+    scenario : {"random", "teacher"}
+    """
     _check_scenario(scenario)
     delta = _delta(delta)
     if scenario == "random":
@@ -128,7 +171,14 @@ def force(delta, scenario="random"):
 
 
 def bond_term(Q, scenario="random"):
-    """Entropy of the spherical weights of one perceptron at overlap Q, times 1/c."""
+    """Entropy of the spherical weights of one perceptron at overlap Q, times 1/c.
+
+    Parameters
+    ----------
+    Q : float or array, entries in [0, 1)
+        Bond overlap (any shape; evaluated entrywise).
+    scenario : {"random", "teacher"}
+    """
     _check_scenario(scenario)
     Q = check_array("Q", Q, 0.0, 1.0, high_open=True)
     if scenario == "random":
@@ -137,7 +187,14 @@ def bond_term(Q, scenario="random"):
 
 
 def bond_from_field(y, scenario="random"):
-    """Solve the bond equation for Q ≥ 0: ``Q/(1−Q)² = y`` (random) or ``Q/(1−Q) = y``."""
+    """Solve the bond equation for Q ≥ 0: ``Q/(1−Q)² = y`` (random) or ``Q/(1−Q) = y``.
+
+    Parameters
+    ----------
+    y : float or array, entries ≥ 0
+        The field on the bonds (any shape; solved entrywise).
+    scenario : {"random", "teacher"}
+    """
     _check_scenario(scenario)
     y = check_array("y", y, 0.0)
     if scenario == "teacher":
@@ -158,7 +215,14 @@ def _teacher_shifted(f_kink, a):
 
 
 def spin_overlap(qhat, scenario="random"):
-    """Spin overlap at conjugate field q̂: ``∫Dy tanh²(√q̂ y)`` or ``∫Dy tanh(√q̂ y + q̂)``."""
+    """Spin overlap at conjugate field q̂: ``∫Dy tanh²(√q̂ y)`` or ``∫Dy tanh(√q̂ y + q̂)``.
+
+    Parameters
+    ----------
+    qhat : float or array, entries ≥ 0
+        Conjugate field (any shape; evaluated entrywise).
+    scenario : {"random", "teacher"}
+    """
     _check_scenario(scenario)
     a = np.sqrt(check_array("qhat", qhat, 0.0))
     if scenario == "random":
@@ -176,6 +240,12 @@ def spin_term(qhat, scenario="random"):
 
     ``ln 2cosh u = |u| + ln(1 + e^{−2|u|})``: the first part is integrated in closed form
     (``E|a y| = a√(2/π)``; ``E|a(y + a)| = a[a(1 − 2H(a)) + 2G(a)]``), the rest decays.
+
+    Parameters
+    ----------
+    qhat : float or array, entries ≥ 0
+        Conjugate field (any shape; evaluated entrywise).
+    scenario : {"random", "teacher"}
     """
     _check_scenario(scenario)
     a = np.sqrt(check_array("qhat", qhat, 0.0))

@@ -44,7 +44,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from tqdm import tqdm
 
-from deepspin.checks import check_choice, check_int, check_real
+from deepspin.checks import check_array, check_bool, check_choice, check_int, check_real
 from deepspin.deep_perceptron.exact_node import (
     node_free_entropy,
     node_growth_rates,
@@ -53,6 +53,8 @@ from deepspin.deep_perceptron.exact_node import (
 from deepspin.deep_perceptron.forward import forward_overlaps
 from deepspin.deep_perceptron.kernels import (
     SCENARIOS,
+    _check_drive,
+    _check_full_profile,
     bond_from_field,
     bond_term,
     check_profile,
@@ -83,7 +85,8 @@ _COLLAPSE = -45.0  # logit below which a frozen layer has melted (q < 3e-20)
 _CEILING = 34.0  # logit above which 1 − Q is no longer resolved in float64 (1e-15)
 _FD_STEP = 1e-6
 _RELAX = 50
-_GROWTH_BUDGET = 12
+_SET_BUDGET = 60  # Newton steps on one frozen set before its branch is taken to have ended
+_GROWTH_BUDGET = 12  # the same, just after a growth step
 _MARGINAL = 1e-8
 _FLOW = 2000
 _FLOW_TOL = 1e-9
@@ -128,13 +131,20 @@ def saddle_map(alpha, q, Q, scenario="random"):
 
     Parameters
     ----------
-    q : array (L+1,) with q[0] = q[L] = 1; Q : array (L,)
+    alpha : float, > 0
+        Constraints per weight.
+    q : array (L+1,), entries in [0, 1], L ≥ 1
+        Spin overlaps, q[0] = q[L] = 1 at a solution (clamped ends).
+    Q : array (L,), entries in [0, 1)
+        Bond overlaps.
+    scenario : {"random", "teacher"}
 
     Returns
     -------
     q_new (L+1,), Q_new (L,), qhat (L+1,)
     """
     alpha, q, Q, _ = check_profile(alpha, q, Q)
+    scenario = check_choice("scenario", scenario, SCENARIOS)
     delta = q[:-1] * Q * q[1:]
     f = force(delta, scenario)
     Q_new = bond_from_field(alpha * q[:-1] * q[1:] * f, scenario)
@@ -149,8 +159,20 @@ def free_entropy(alpha, q, Q, qhat, scenario="random"):
     """The RS free entropy per constraint at arbitrary (q, Q, q̂), eqs. (rs-random)/(rs-teacher).
 
     Stationary in every argument at a solution of :func:`saddle_map`.
+
+    Parameters
+    ----------
+    alpha : float, > 0
+        Constraints per weight.
+    q : array (L+1,), entries in [0, 1], L ≥ 1
+        Spin overlaps, q[0] = q[L] = 1 at a solution (clamped ends).
+    Q : array (L,), entries in [0, 1)
+        Bond overlaps.
+    qhat : array (L+1,), entries ≥ 0
+        Conjugate fields (0 at the ends).
+    scenario : {"random", "teacher"}
     """
-    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat)
+    alpha, q, Q, qhat = _check_full_profile(alpha, q, Q, qhat)
     scenario = check_choice("scenario", scenario, SCENARIOS)
     h, qh = q[1:-1], qhat[1:-1]
     sign = 1.0 if scenario == "random" else -1.0
@@ -166,12 +188,21 @@ def free_entropy_gradient(profile, eps=1e-6):
     boundaries and liquid layers, which sit at the edge of the domain, are skipped). At a
     solution of eq. (rs-saddle) or (rs-node-saddle) all of them vanish.
 
+    Parameters
+    ----------
+    profile : RSProfile
+        A profile as :func:`solve_rs` returns it (``result.value``).
+    eps : float, > 0
+        Step of the central differences (shortened near the edge of the domain).
+
     Returns
     -------
     dict
         ``{"q": …, "Q": …, "qhat": …}``: arrays of the shapes of the profile's, NaN where
         skipped.
     """
+    _check_rs_profile("profile", profile)
+    eps = check_real("eps", eps, 0.0, low_open=True)
     args = {"q": profile.q, "Q": profile.Q, "qhat": profile.qhat}
     entropy = _CLOSURE_RULES[profile.closure].entropy
     out = {}
@@ -200,8 +231,20 @@ def growth_rates(alpha, q, closure="symmetric"):
     in both scenarios, because F(0) = 2/π and I(q̂) ≈ q̂ in both. Exact-node closure,
     eq. (rs-node-onset): ``λ_l = u q_{l+1}² (1 + u q_{l−1}²)``, u = α(2/π)². For
     l = 1 … L−1, NaN for frozen layers.
+
+    Parameters
+    ----------
+    alpha : float, > 0
+        Constraints per weight.
+    q : array (L+1,), entries in [0, 1], L ≥ 1
+        Spin overlaps of the profile (liquid layers 0).
+    closure : {"symmetric", "exact-node"}
+
+    Returns
+    -------
+    ndarray (L+1,)
     """
-    q = np.asarray(q, dtype=float)
+    alpha, q = _check_drive(alpha, q)
     lam = _CLOSURE_RULES[check_choice("closure", closure, CLOSURES)].drive(alpha, q)
     lam[q > 0] = np.nan
     lam[[0, -1]] = np.nan
@@ -342,6 +385,22 @@ def _newton(alpha, q, Q, qhat, frozen, scenario, closure, tol, max_iter):
     return q, Q, qhat_out, iterations, float(np.max(np.abs(r), initial=0.0)), melted
 
 
+def _check_rs_profile(name, profile):
+    """Raise ``ValueError`` naming ``name`` unless ``profile`` is a consistent RSProfile."""
+    if not isinstance(profile, RSProfile):
+        raise ValueError(
+            f"{name} must be an RSProfile (the value of a solve_rs result), "
+            f"got {type(profile).__name__}"
+        )
+    try:
+        alpha, L, _, _ = _check(profile.alpha, profile.L, profile.scenario, profile.closure)
+        _, _, Q, _ = _check_full_profile(alpha, profile.q, profile.Q, profile.qhat)
+        if Q.size != L:
+            raise ValueError(f"Q must have length L = {L}, got {Q.size}")
+    except ValueError as err:
+        raise ValueError(f"{name} is not a consistent RSProfile: {err}") from None
+
+
 def _check(alpha, L, scenario, closure="symmetric"):
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     L = check_int("L", L, 1)
@@ -359,16 +418,16 @@ def solve_rs(
     closure="symmetric",
     initial=None,
     tol=1e-11,
-    max_iter=60,
+    max_iter=1000,
     warn=True,
 ):
     """Solve the RS saddle-point equations, eq. (rs-saddle) or (rs-node-saddle).
 
     Parameters
     ----------
-    alpha : float > 0
+    alpha : float, > 0
         Constraints per weight, α = M/c.
-    L : int ≥ 1
+    L : int, ≥ 1
         Bond layers (spin layers 0 … L, the two ends clamped).
     scenario : {"random", "teacher"}
     closure : {"symmetric", "exact-node"}
@@ -378,39 +437,49 @@ def solve_rs(
         A solution at a nearby α with the same L, scenario and closure (continuation):
         its frozen layers and overlaps are the starting point. Without it the frozen set
         grows from the boundaries.
-    tol : float
+    tol : float, > 0
         Newton stops when every ``|logit T(x) − logit x|`` is below ``tol`` (a relative
         accuracy of q, Q and 1 − Q).
-    max_iter : int
-        Newton iterations per frozen set.
+    max_iter : int, ≥ 1
+        Total budget of Newton iterations, over all frozen sets (one frozen set gets at
+        most 60, and 12 right after a growth step, before its branch is taken to have
+        ended). The solver stops, unconverged, when it is spent.
+    warn : bool
+        Emit a ``RuntimeWarning`` when the solver stops without converging.
 
     Returns
     -------
     SolverResult
         ``value`` is an :class:`RSProfile`; ``iterations`` counts Newton steps over all
-        frozen sets; ``residual`` is ``max |logit T(x) − logit x|`` on the final frozen set,
-        the quantity ``tol`` bounds (``converged`` is ``residual ≤ tol``), and ``inf`` when a
-        bond is pinned at Q = 1 (no RS solution with Q < 1); ``info["map_residual"]`` is
-        ``max |T(x) − x|`` in the original variables and ``info["growth"]`` holds the
-        growth rates λ_l of the liquid layers.
+        frozen sets (at most ``max_iter``); ``residual`` is ``max |logit T(x) − logit x|``
+        on the final frozen set at the returned profile, the quantity ``tol`` bounds
+        (``converged`` is ``residual ≤ tol``), and ``inf`` when a bond is pinned at Q = 1
+        (no RS solution with Q < 1); ``info["map_residual"]`` is ``max |T(x) − x|`` in the
+        original variables, ``info["growth"]`` holds the growth rates λ_l of the liquid
+        layers and ``info["flow_steps"]`` the damped steps of the map taken where a branch
+        ended (at most 2000 per jump, not Newton iterations).
     """
     alpha, L, scenario, closure = _check(alpha, L, scenario, closure)
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
+    warn = check_bool("warn", warn)
     rule = _CLOSURE_RULES[closure]
     q, Q, qhat = np.ones(L + 1), np.zeros(L), np.zeros(L + 1)
     q[1:-1] = 0.0
     if initial is not None:
+        _check_rs_profile("initial", initial)
         if (initial.L, initial.scenario, initial.closure) != (L, scenario, closure):
             raise ValueError(
                 f"initial must be a profile with L = {L}, scenario {scenario!r} and "
                 f"closure {closure!r}"
             )
-        q, Q, qhat = initial.q.copy(), initial.Q.copy(), initial.qhat.copy()
+        q, Q, qhat = (np.array(v, dtype=float) for v in (initial.q, initial.Q, initial.qhat))
     frozen = q > 0
-    total, newton_residual = 0, 0.0
-    grown, jumped = np.zeros(L + 1, dtype=bool), False
+    total, flow_steps, newton_residual = 0, 0, 0.0
+    grown, jumped, settled = np.zeros(L + 1, dtype=bool), False, False
     for _ in range(4 * L + 4):
+        if total >= max_iter:
+            break  # the budget is spent: the profile is measured as it stands, below
         start = (q.copy(), Q.copy(), qhat.copy())
         bonds = frozen[:-1] & frozen[1:]
         # a bond between frozen layers starts from its equation at the current spins
@@ -421,7 +490,7 @@ def solve_rs(
         # just after a growth step Newton either converges at once or there is no
         # nearby solution: do not spend the full budget finding out
         first_try = grown.any() and not jumped
-        budget = min(max_iter, _GROWTH_BUDGET) if first_try else max_iter
+        budget = min(max_iter - total, _GROWTH_BUDGET if first_try else _SET_BUDGET)
         q, Q, qhat_new, iterations, newton_residual, melted = _newton(
             alpha, q, Q, qhat, frozen, scenario, closure, tol, budget
         )
@@ -441,6 +510,7 @@ def solve_rs(
                 change = max(np.max(np.abs(qn - q)), np.max(np.abs(Qn - Q)))
                 q, Q = 0.5 * (q + qn), 0.5 * (Q + Qn)
                 qhat = 0.5 * (qhat + qhn) if rule.with_qhat else qhn
+                flow_steps += 1
                 if change < _FLOW_TOL:
                     break
             jumped = True
@@ -457,11 +527,17 @@ def solve_rs(
         # layer there only starts a Newton run that creeps down to q = 0
         grow = lam > 1.0 + _MARGINAL
         if not grow.any():
+            settled = True
             break
         frozen |= grow
         grown, jumped = grow, False
         q[grow] = np.minimum(0.5, np.maximum(1e-3, lam[grow] - 1.0))
         qhat[grow] = q[grow]
+    if not settled:
+        # stopped by the budget or after a change of the frozen set (a jump, a growth
+        # step, a melted layer): the last Newton residual belongs to another profile, so
+        # the residual is measured again at the one returned (no Newton step is taken)
+        newton_residual = _newton(alpha, q, Q, qhat, frozen, scenario, closure, tol, 0)[4]
     q_new, Q_new, qhat_new = rule.step(alpha, q, Q, qhat, scenario)
     if not rule.with_qhat:
         qhat = qhat_new
@@ -483,13 +559,10 @@ def solve_rs(
     # solution with Q < 1, and the point is reported as not converged (residual ∞)
     pinned = not np.all(Q < expit(_CEILING - 2.0))
     residual = np.inf if pinned else float(newton_residual)
-    result = SolverResult(
-        profile,
-        bool(residual <= tol),
-        total,
-        residual,
-        info=dict(growth=growth_rates(alpha, q, closure), map_residual=map_residual),
+    info = dict(
+        growth=growth_rates(alpha, q, closure), map_residual=map_residual, flow_steps=flow_steps
     )
+    result = SolverResult.from_residual(profile, residual, tol, total, info)
     if warn:
         label = f"solve_rs(alpha={alpha:g}, L={L}, scenario={scenario!r}, closure={closure!r})"
         warn_if_not_converged(result, label)
@@ -499,6 +572,18 @@ def solve_rs(
 def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
     """RS profiles over a grid of α by continuation (increasing α, warm starts).
 
+    Parameters
+    ----------
+    alphas : array (n,), entries > 0, n ≥ 1
+        The grid of α (sorted here).
+    L : int, ≥ 1
+        Bond layers.
+    scenario : {"random", "teacher"}
+    progress : bool
+        Show a progress bar.
+    **solver
+        ``closure``, ``tol`` and ``max_iter``, passed to :func:`solve_rs`.
+
     Returns
     -------
     dict of arrays
@@ -506,10 +591,16 @@ def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
         ``converged``,
         ``iterations``, ``residual``. Points that did not converge hold NaN overlaps.
     """
-    alphas = np.sort(np.asarray(alphas, dtype=float).ravel())
-    if alphas.size == 0 or np.any(~(alphas > 0)):
-        raise ValueError("alphas must be a non-empty array of positive numbers")
+    alphas = np.sort(check_array("alphas", alphas, 0.0, low_open=True, ndim=1, allow_empty=False))
     L = check_int("L", L, 1)
+    scenario = check_choice("scenario", scenario, SCENARIOS)
+    progress = check_bool("progress", progress)
+    unknown = sorted(set(solver) - {"closure", "tol", "max_iter"})
+    if unknown:
+        raise ValueError(
+            f"solver options must be among closure, tol and max_iter, got {', '.join(unknown)}"
+        )
+    _check(alphas[0], L, scenario, solver.get("closure", "symmetric"))
     out = dict(
         alpha=alphas,
         q=np.full((alphas.size, L + 1), np.nan),
@@ -576,10 +667,26 @@ def onsets(L, scenario="random", n_layers=None, closure="symmetric", xtol=1e-10)
     Exact-node closure (random data): only the output side freezes on its own, so layers
     are counted from the output, k = 1 … L−1 (layer L − k), and every onset is a root of
     eq. (rs-node-onset). The last one, k = L − 1, is where the whole network freezes.
+
+    Parameters
+    ----------
+    L : int, ≥ 2
+        Bond layers.
+    scenario : {"random", "teacher"}
+    n_layers : int or None
+        Onsets to locate, in [1, L // 2] (symmetric closure) or [1, L − 1] (exact node);
+        ``None``: all of them.
+    closure : {"symmetric", "exact-node"}
+        ``"exact-node"`` with scenario ``"random"`` only.
+    xtol : float, in (0, 0.01]
+        Relative accuracy of each onset.
+
+    Returns
+    -------
+    ndarray (n_layers,)
     """
     L = check_int("L", L, 2)
-    scenario = check_choice("scenario", scenario, SCENARIOS)
-    closure = check_choice("closure", closure, CLOSURES)
+    _, _, scenario, closure = _check(1.0, L, scenario, closure)
     xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
     most = L // 2 if closure == "symmetric" else L - 1
     n_layers = most if n_layers is None else check_int("n_layers", n_layers, 1, most)
@@ -603,6 +710,14 @@ def freezing_by_depth(max_depth, scenario="random", xtol=1e-10):
     ``λ_m = 2 α(2/π)² q_{m−1}² = 1``, i.e. where one front alone drives layer m at
     λ = ½. Both are roots on a single network of depth ``2⌈max_depth/2⌉ + 2``, whose fronts
     never meet.
+
+    Parameters
+    ----------
+    max_depth : int, ≥ 2
+        The deepest network.
+    scenario : {"random", "teacher"}
+    xtol : float, in (0, 0.01]
+        Relative accuracy of each α.
 
     Returns
     -------
@@ -636,7 +751,12 @@ def generalisation_error(Q):
     spin overlap obeys the law of sign units (eq. forward-law),
     ``ρ_l = (2/π) arcsin(Q_l ρ_{l−1})``, ρ_0 = 1, and the outputs disagree with
     probability ``arccos(Q_L ρ_{L−1})/π``.
+
+    Parameters
+    ----------
+    Q : array (L,), entries in [-1, 1], L ≥ 1
+        Student–teacher bond overlaps.
     """
-    Q = np.asarray(Q, dtype=float)
+    Q = check_array("Q", Q, -1.0, 1.0, ndim=1, allow_empty=False)
     rho = forward_overlaps(Q[:-1])[-1]
     return float(np.arccos(Q[-1] * rho) / np.pi)
