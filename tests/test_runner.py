@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepspin import runner
+from deepspin import results, runner
 from deepspin.runner import (
     chapter_parameters,
     chapter_presets,
@@ -32,7 +32,6 @@ from deepspin.runner import (
     list_chapters,
     main,
     parse_value,
-    remove_stale_tmp,
     resolve_parameters,
 )
 
@@ -42,6 +41,14 @@ FAILING = FIXTURES / "failing.md"
 SLOW = FIXTURES / "slow.md"
 TINY_DEFAULTS = {"x": 1.5, "n": 3, "label": "a"}
 TINY_PRESETS = {"double": {"n": 6}, "relabel": {"label": "b", "x": 0.25}}
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _tree(path):
@@ -360,28 +367,6 @@ def test_git_revision(tmp_path):
     assert isinstance(dirty, bool)
 
 
-def test_remove_stale_tmp(tmp_path):
-    out = tmp_path / "r1"
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    host = runner.socket.gethostname()
-    owners = {
-        "dead": f"{host} {dead.pid}",
-        "alive": f"{host} {os.getpid()}",
-        "other": f"x {dead.pid}",
-    }
-    for name, owner in owners.items():
-        (tmp_path / f".r1.tmp-{name}").mkdir()
-        (tmp_path / f".r1.tmp-{name}" / runner._OWNER_FILE).write_text(owner)
-    (tmp_path / ".r1.tmp-unowned").mkdir()
-    assert remove_stale_tmp(out) == [tmp_path / ".r1.tmp-dead"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".r1.tmp-alive",
-        ".r1.tmp-other",
-        ".r1.tmp-unowned",
-    ]
-
-
 # --------------------------------------------------------------------------- runs
 
 
@@ -491,21 +476,21 @@ def test_interrupted_run_keeps_earlier_run(tiny_run, tmp_path, sig, code):
         if sig == signal.SIGKILL:
             # a killed run cannot clean up; the next run at the same place removes its remains
             assert [name.startswith(".run.tmp-") for name in leftovers] == [True]
-            remove_stale_tmp(out)
+            results.remove_stale_temporaries(out)
             assert sorted(p.name for p in out.parent.iterdir()) == ["run"]
         else:
             assert leftovers == []
             assert "interrupted" in log.read_text()
         # the kernel does not outlive the run (ipykernel polls for its parent every second)
         deadline = time.monotonic() + 15
-        while runner._pid_alive(kernel) and time.monotonic() < deadline:
+        while _alive(kernel) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not runner._pid_alive(kernel)
+        assert not _alive(kernel)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if kernel is not None and runner._pid_alive(kernel):
+        if kernel is not None and _alive(kernel):
             os.kill(kernel, signal.SIGKILL)
 
 

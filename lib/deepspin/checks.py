@@ -14,6 +14,7 @@ __all__ = [
     "check_dtype",
     "check_int",
     "check_int_array",
+    "check_path",
     "check_real",
     "check_shape",
     "check_spin_array",
@@ -184,6 +185,26 @@ def check_spin_array(name: str, value, *, ndim: int | tuple[int, ...] | None = N
         bad = array[(array != 1) & (array != -1)].flat[0].item()
         raise ValueError(f"{name} must hold spins in {{-1, +1}}, got {bad!r}")
     return array.astype(np.int8)
+
+
+def check_path(name: str, value, *, allow_none: bool = False):
+    """Return ``value`` as a ``pathlib.Path``, or raise ``ValueError`` naming ``name``.
+
+    A ``str`` or an ``os.PathLike`` giving a ``str``, non-empty and without NUL bytes, is a
+    path; ``None`` is returned as it is only where ``allow_none``. Whether the path exists
+    is the caller's question.
+    """
+    import os
+    from pathlib import Path
+
+    if value is None and allow_none:
+        return None
+    what = "a path (str or os.PathLike)" + (" or None" if allow_none else "")
+    if isinstance(value, str | os.PathLike):
+        text = os.fspath(value)
+        if isinstance(text, str) and text and "\0" not in text:
+            return Path(text)
+    raise ValueError(f"{name} must be {what}, non-empty and without NUL bytes, got {value!r}")
 
 
 def check_shape(name: str, array, shape: tuple) -> None:

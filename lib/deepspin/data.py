@@ -38,8 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from deepspin.checks import check_bool, check_choice, check_int, check_real
-from deepspin.results import _check_path
+from deepspin.checks import check_bool, check_choice, check_int, check_path, check_real
 
 __all__ = [
     "DATA_ENV",
@@ -149,7 +148,7 @@ def mnist_dir(root: str | os.PathLike | None = None) -> Path:
 
 def _data_root(name: str, root) -> Path:
     """The data directory ``root`` (``None``: :func:`data_dir`), refusing what cannot be one."""
-    root = _check_path(name, root, allow_none=True)
+    root = check_path(name, root, allow_none=True)
     if root is None:
         return data_dir()
     if root.exists() and not root.is_dir():
@@ -186,7 +185,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         number, unknown type code, zero dimensions) or the file size does not match the
         header.
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     if path.is_dir():
         raise ValueError(f"path {path} is a directory, not an IDX file")
     with path.open("rb") as f:

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from deepspin.checks import check_path
+
 __all__ = [
     "RUN_DIR_ENV",
     "RUN_MARKER",
@@ -103,22 +105,6 @@ class SolverResult:
     def __iter__(self):
         # Unpacking a SolverResult gives (value, converged), the two things callers use most.
         return iter((self.value, self.converged))
-
-
-def _check_path(name: str, value, *, allow_none: bool = False) -> Path | None:
-    """``value`` as a ``Path``; ``ValueError`` naming ``name`` unless it is a non-empty path.
-
-    A ``str`` or an ``os.PathLike`` giving a ``str`` is a path; ``None`` only where
-    ``allow_none``. (Private: ``deepspin.data`` uses it too.)
-    """
-    if value is None and allow_none:
-        return None
-    what = "a path (str or os.PathLike)" + (" or None" if allow_none else "")
-    if isinstance(value, str | os.PathLike):
-        text = os.fspath(value)
-        if isinstance(text, str) and text and "\0" not in text:
-            return Path(text)
-    raise ValueError(f"{name} must be {what}, non-empty and without NUL bytes, got {value!r}")
 
 
 def warn_if_not_converged(result: SolverResult, name: str, stacklevel: int = 3) -> SolverResult:
@@ -216,7 +202,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     FileNotFoundError
         If the directory of ``path`` does not exist.
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     if not isinstance(text, str):
         raise ValueError(f"text must be a str, got {type(text).__name__}")
     if not path.parent.is_dir():
@@ -254,7 +240,7 @@ def load_summary(run_dir: str | os.PathLike) -> dict:
         If ``run_dir`` is not an existing directory, or its ``summary.json`` does not
         hold a JSON object.
     """
-    run_dir = _check_path("run_dir", run_dir)
+    run_dir = check_path("run_dir", run_dir)
     if not run_dir.is_dir():
         raise ValueError(f"run_dir must be an existing directory, got {str(run_dir)!r}")
     path = run_dir / "summary.json"
@@ -311,7 +297,7 @@ def is_run_dir(path: str | os.PathLike) -> bool:
     ----------
     path : path-like
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     return path.is_dir() and not path.is_symlink() and (path / RUN_MARKER).is_file()
 
 
@@ -402,7 +388,7 @@ def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     list of pathlib.Path
         The stale entries, by their temporary names (removed, or put back at ``target``).
     """
-    target = _check_path("target", target)
+    target = check_path("target", target)
     done: list[Path] = []
     if not target.parent.is_dir():
         return done
@@ -445,7 +431,7 @@ def atomic_run_dir(target: str | os.PathLike):
     ValueError
         If ``target`` is not a path, or is neither absent, empty, nor an earlier run.
     """
-    target = _check_path("target", target)
+    target = check_path("target", target)
     _check_replaceable(target)
     return _build_run_dir(target)
 

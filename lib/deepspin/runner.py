@@ -33,7 +33,7 @@ The directory is built under a temporary name beside its target and renamed when
 complete (:func:`deepspin.results.atomic_run_dir`): a failed, interrupted (SIGINT,
 SIGTERM, SIGHUP) or killed run leaves an earlier run at the same place untouched. A
 killed run cannot remove its temporary directory; the next run at the same place does
-(:func:`remove_stale_tmp`).
+(:func:`deepspin.results.remove_stale_temporaries`).
 
 Exit status of ``deepspin``: 0 success; 1 a cell failed (named on stderr, with the
 kernel's traceback) or the kernel died; 2 a bad argument, refused before anything runs;
@@ -53,7 +53,6 @@ import os
 import platform
 import re
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -66,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from deepspin import ranges, results
+from deepspin.checks import check_path
 
 __all__ = [
     "BOOK_ENV",
@@ -85,7 +85,6 @@ __all__ = [
     "main",
     "package_versions",
     "parse_value",
-    "remove_stale_tmp",
     "resolve_parameters",
     "run_chapter",
 ]
@@ -164,16 +163,6 @@ def chapters_dir() -> Path:
     return book_root() / "notebooks"
 
 
-def _check_path(name: str, value, *, optional: bool = False) -> Path | None:
-    """``value`` as a Path; ``ValueError`` naming ``name`` unless it is a non-empty path."""
-    if value is None and optional:
-        return None
-    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
-        allowed = "a path or None" if optional else "a path"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return Path(value)
-
-
 def _is_chapter(path: Path) -> bool:
     # A chapter is a jupytext markdown notebook: its front matter names a kernelspec.
     head = path.read_text(encoding="utf-8")[:4000]
@@ -188,7 +177,7 @@ def list_chapters(directory: str | os.PathLike | None = None) -> list[Path]:
     directory : path, optional
         Where to look; default :func:`chapters_dir`.
     """
-    directory = _check_path("directory", directory, optional=True) or chapters_dir()
+    directory = check_path("directory", directory, allow_none=True) or chapters_dir()
     if not directory.is_dir():
         return []
     return [p for p in sorted(directory.glob("*.md")) if _is_chapter(p)]
@@ -307,7 +296,7 @@ def chapter_parameters(path: str | os.PathLike) -> dict[str, Any]:
         If a statement of the parameters cell is not ``name = literal`` with a literal
         of type bool, int, float, str, None, list, tuple or dict.
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     nb = _read(path)
     index = _parameters_index(nb)
     if index is None:
@@ -317,7 +306,7 @@ def chapter_parameters(path: str | os.PathLike) -> dict[str, Any]:
 
 def chapter_presets(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """The presets of a chapter: front matter ``deepspin: presets: {NAME: {param: value}}``."""
-    nb = _read(_check_path("path", path))
+    nb = _read(check_path("path", path))
     presets = (nb.metadata.get("deepspin") or {}).get("presets") or {}
     if not isinstance(presets, Mapping) or not all(
         isinstance(v, Mapping) for v in presets.values()
@@ -333,7 +322,7 @@ def chapter_ranges(path: str | os.PathLike) -> dict[str, ranges.ParameterRange |
     "cuda"} ...``, ``# any ...``). A parameter whose comment states no range maps to
     ``None``; :func:`run_chapter` checks every value against its range before it runs.
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     nb = _read(path)
     index = _parameters_index(nb)
     if index is None:
@@ -346,7 +335,7 @@ def chapter_ranges(path: str | os.PathLike) -> dict[str, ranges.ParameterRange |
 
 def chapter_title(path: str | os.PathLike) -> str:
     """The chapter's title: its first ``# `` heading (empty string if none)."""
-    for cell in _read(_check_path("path", path)).cells:
+    for cell in _read(check_path("path", path)).cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):
@@ -572,7 +561,7 @@ def git_revision(path: str | os.PathLike) -> tuple[str | None, bool | None]:
     ``dirty`` is true when tracked files differ from the commit or untracked files exist.
     Nothing is written to the repository (``--no-optional-locks``).
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
 
     def git(*args: str) -> str | None:
         try:
@@ -663,56 +652,11 @@ def _environ(name: str, value: str) -> Iterator[None]:
             os.environ[name] = old
 
 
-_OWNER_FILE = ".deepspin-owner"  # "<hostname> <pid>" of the run building a temporary directory
-
-
-def _claim(tmp: Path) -> None:
-    (tmp / _OWNER_FILE).write_text(f"{socket.gethostname()} {os.getpid()}\n")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_tmp(out: str | os.PathLike) -> list[Path]:
-    """Delete temporary directories that killed runs (SIGKILL, power loss) left beside ``out``.
-
-    A run building ``out`` works in ``.<name>.tmp-*`` beside it and notes its host and
-    pid there; a directory whose run was on this host and is no longer alive is removed.
-    Directories of live runs, of other hosts, or without an owner note are kept.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The directories removed.
-    """
-    out = _check_path("out", out)
-    removed = []
-    if not out.parent.is_dir():
-        return removed
-    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            host, pid = (tmp / _OWNER_FILE).read_text().split()
-            stale = host == socket.gethostname() and not _pid_alive(int(pid))
-        except (OSError, ValueError):
-            continue
-        if stale:
-            shutil.rmtree(tmp, ignore_errors=True)
-            removed.append(tmp)
-    return removed
-
-
 def _check_out(out: Path) -> None:
     """Refuse an ``out`` that a finished run must not replace: a file, a folder of the user's."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ValueError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / "params.json").is_file():
+    if out.is_dir() and any(out.iterdir()) and not results.is_run_dir(out):
         raise ValueError(
             f"--out {out} is a non-empty directory but not an earlier run (no params.json); "
             "a run replaces its whole run directory, so give a new or an earlier run's path"
@@ -877,9 +821,7 @@ def run_chapter(
             file=sys.stderr,
         )
         print(f"deepspin: run directory {out}", file=sys.stderr)
-    remove_stale_tmp(out)
     with _SignalGuard() as guard, results.atomic_run_dir(out) as tmp:
-        _claim(tmp)
         _write_json(
             tmp / "params.json",
             {"chapter": chapter_id, "preset": preset, "parameters": values, "overrides": overrides},
@@ -903,7 +845,6 @@ def run_chapter(
         run_info["finished"] = _now()
         run_info["wall_time_s"] = round(time.perf_counter() - t0, 3)
         _write_json(tmp / "run.json", run_info)
-        (tmp / _OWNER_FILE).unlink()
         guard.hold()  # from here on a signal waits until the run is installed
     if guard.pending is not None:
         print(

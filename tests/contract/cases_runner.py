@@ -49,7 +49,6 @@ CASES = [
         {"raw": Values((0.5, None, b"1"))},
         unchecked={"default": "any parameter default; it only steers the parsing"},
     ),
-    Case(runner.remove_stale_tmp, {"out": "/tmp/deepspin-contract-run"}, {"out": NOT_A_PATH}),
     Case(
         runner.resolve_parameters,
         {
