@@ -147,9 +147,21 @@ class _TiltedSolver:
         )  # fmt: skip
 
 
+def _check_numbers(name, value, low=None, *, low_open=False):
+    """:func:`~deepspin.checks.check_array` that also refuses strings (numpy would read
+    ``"1.0"`` as a number) and other non-numeric input."""
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (TypeError, ValueError):  # ragged nested sequences
+        kind = ""
+    if kind not in "iuf":
+        raise ValueError(f"{name} must be a number or an array of finite reals, got {value!r}")
+    return check_array(name, value, low, low_open=low_open, allow_empty=False)
+
+
 def _check_x(x):
     """A non-empty 1-D float array of finite tilts (a number is one point)."""
-    x = check_array("x", x, allow_empty=False)
+    x = _check_numbers("x", x)
     if x.ndim == 0:
         x = x.reshape(1)
     if x.ndim != 1:
@@ -701,7 +713,7 @@ def tilted_monte_carlo(
     TiltedSamples
     """
     h, J, reference, x, *_ = _validate(h, J, reference, x, 0.0, 1.0, 1)
-    beta = check_array("beta", beta, 0.0, low_open=True)
+    beta = _check_numbers("beta", beta, 0.0, low_open=True)
     if beta.ndim > 1 or beta.size not in (1, x.size):
         raise ValueError(f"beta must be a number or an array of shape {x.shape}, got {beta.shape}")
     beta = np.broadcast_to(beta.reshape(-1), x.shape).copy()
