@@ -107,3 +107,49 @@ def test_gaussian_convolution_validation():
         gauss.gaussian_convolution(grid[:3], grid, 1.0)
     with pytest.raises(ValueError, match="n must be"):
         gauss.gauss_hermite(0)
+
+
+# ---------------------------------------------------------------- validation (issue 19)
+
+
+@pytest.mark.parametrize("func", [gauss.G, gauss.H, gauss.log_H, gauss.G_over_H])
+def test_special_functions_refuse_nan_and_keep_their_limits(func):
+    for bad in (np.nan, [0.0, np.nan], "0.5", None):
+        with pytest.raises(ValueError, match="x must"):
+            func(bad)
+    limits = {gauss.G: (0.0, 0.0), gauss.H: (0.0, 1.0), gauss.log_H: (-np.inf, 0.0)}
+    limits[gauss.G_over_H] = (np.inf, 0.0)
+    assert_allclose(func(np.array([np.inf, -np.inf])), limits[func])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: gauss.legendre_nodes(0), "n must"),
+        (lambda: gauss.legendre_nodes(2.5), "n must"),
+        (lambda: gauss.panel_legendre(((1.0, 0.0),), 4), "panels"),
+        (lambda: gauss.panel_legendre([], 4), "panels"),
+        (lambda: gauss.panel_legendre(((0.0, 1.0),), 0), "n must"),
+        (lambda: gauss.split_gauss_nodes(np.nan), "breakpoint"),
+        (lambda: gauss.gaussian_average(3), "f must be a callable"),
+        (lambda: gauss.gaussian_average(lambda z: z[:2]), "f must return"),
+        (
+            lambda: gauss.gaussian_average(lambda z: np.where(z > 0, np.inf, 0.0)),
+            "f must return finite",
+        ),
+        (lambda: gauss.gaussian_convolution([1.0, 2.0], [0.0, 1.0], 1.0, n_nodes=0), "n_nodes"),
+        (lambda: gauss.gaussian_convolution([1.0, np.nan], [0.0, 1.0], 1.0), "values"),
+        (lambda: gauss.gaussian_convolution([1.0, 2.0], [0.0, np.inf], 1.0), "grid"),
+        (lambda: gauss.gaussian_convolution([1.0, 2.0, 3.0], [0.0, 1.0], 1.0), "values"),
+    ],
+)
+def test_arguments_are_validated(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_panel_legendre_accepts_lists_and_caches():
+    a = gauss.panel_legendre([[0.0, 1.0], (1.0, 3.0)], 5)
+    b = gauss.panel_legendre(((0.0, 1.0), (1.0, 3.0)), 5)
+    assert a[0] is b[0]
+    assert_allclose(a[1].sum(), 3.0, rtol=1e-14)

@@ -224,3 +224,123 @@ def test_count_solutions_numpy_validates(patterns, kwargs, match):
     # issue 19: a negative chunk gave zero counts and N = 60 never ended
     with pytest.raises(ValueError, match=match):
         pc.count_solutions_numpy(patterns, **kwargs)
+
+
+# ---------------------------------------------------------------- solver honesty (issue 19)
+
+
+@pytest.mark.parametrize("weights", ["spherical", "ising"])
+def test_solve_rs_reports_non_convergence_honestly(weights):
+    with pytest.warns(RuntimeWarning, match="solve_rs"):
+        res = pc.solve_rs(0.5, 0.0, weights, tol=1e-12, max_iter=1)
+    assert res.converged is False
+    assert res.residual > res.tol == 1e-12
+    assert res.iterations <= 1
+
+
+@pytest.mark.parametrize("weights", ["spherical", "ising"])
+def test_solve_rs_residual_is_the_distance_to_the_root(weights):
+    res = pc.solve_rs(0.5, 0.3, weights, tol=1e-10)
+    assert res.converged is True and res.residual <= res.tol == 1e-10
+    # a looser solve lands within its own residual (plus the tight solve's) of the tight root
+    loose = pc.solve_rs(0.5, 0.3, weights, tol=1e-3)
+    assert loose.converged
+    assert abs(loose.value.q - res.value.q) <= 2 * loose.residual + 2 * res.residual + 1e-12
+
+
+def test_ising_entropy_zero_non_convergence():
+    # the bracketing steps count against max_iter: at κ = 0 the zero is 42 steps away
+    with pytest.warns(RuntimeWarning, match="ising_entropy_zero"):
+        res = pc.ising_entropy_zero(0.0, max_iter=5)
+    assert res.converged is False and res.residual > res.tol and res.iterations <= 5
+    # bracketed at κ = 2 (6 steps), then too few Brent iterations for a tiny tolerance
+    with pytest.warns(RuntimeWarning, match="ising_entropy_zero"):
+        res = pc.ising_entropy_zero(2.0, tol=1e-15, max_iter=7)
+    assert res.converged is False and res.residual > res.tol and res.iterations <= 7
+    # converged: the residual is the distance to the zero, in the units of tol
+    res = pc.ising_entropy_zero(2.0, tol=1e-9)
+    assert res.converged and res.residual <= 1e-9
+    assert abs(pc.solve_rs(res.value, 2.0, "ising").value.entropy) < 1e-7
+
+
+# ---------------------------------------------------------------- validation (issue 19)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: pc.energy_term("0.5"), "q must be a real"),
+        (lambda: pc.energy_term([0.2, np.nan]), "q must"),
+        (lambda: pc.energy_kernel(0.5, n=1), "n must"),
+        (lambda: pc.capacity_rs([0.0, np.inf]), "kappa"),
+        (lambda: pc.capacity_rs(None), "kappa"),
+        (lambda: pc.entropy_rs(0.5, 0.3, qhat=0.2), "qhat is used only"),
+        (lambda: pc.entropy_rs(0.5, 0.3, weights="ising"), "qhat must be given"),
+        (lambda: pc.entropy_rs(0.5, 0.3, kappa=np.nan), "kappa"),
+        (lambda: pc.solve_rs(0.5, tol=1.0), "tol"),
+        (lambda: pc.solve_rs(0.5, max_iter=0), "max_iter"),
+        (lambda: pc.ising_entropy_zero(tol=0.0), "tol"),
+        (lambda: pc.count_solutions(np.ones((3, 5)), progress="no"), "progress"),
+        (lambda: pc.count_solutions(np.ones((3, 41))), "patterns"),
+        (lambda: pc.count_solutions(np.ones(5)), "patterns"),
+        (lambda: pc.entropy_from_counts([[4, -1]], 2), "counts"),
+        (lambda: pc.entropy_from_counts(np.zeros((0, 3)), 2), "counts"),
+        (lambda: pc.is_separable_lp(np.zeros((3, 0))), "patterns"),
+        (lambda: pc.max_stability([[1.0, np.nan]]), "patterns"),
+        (lambda: pc.capacity_samples(5, progress=1), "progress"),
+        (lambda: pc.capacity_samples(5, alpha_max=1e12), "alpha_max"),
+        (lambda: pc.cover_probability([], 3), "p"),
+        (lambda: pc.cover_probability([1.5], 3), "p"),
+        (lambda: pc.cover_probability([[1, 2]], 3), "p"),
+        (lambda: pc.cover_probability(-1, 3), "p"),
+    ],
+)
+def test_arguments_are_validated(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_huge_margin_reaches_no_kernel_overflow():
+    # κ√N beyond int64 used to overflow the numba kernel; a threshold above N excludes all
+    pats = pc.random_patterns(5, 3, 2, seed=0)
+    assert np.array_equal(pc.count_solutions(pats, 1e300), [[32, 0, 0, 0]] * 2)
+    assert np.array_equal(pc.count_solutions_numpy(pats[0], 1e300), [32, 0, 0, 0])
+
+
+def _flat_curves(sizes):
+    alpha = np.linspace(0.0, 0.6, 13)
+    return {
+        n: {"alpha": alpha, "entropy": np.log(2) - alpha, "entropy_err": 0.01 + 0 * alpha}
+        for n in sizes
+    }
+
+
+def test_enumeration_vs_rs_refuses_loads_without_sample_error():
+    # gardner at κ = 1 (issue 19): at α ≤ 1/N the smallest size holds at most one pattern,
+    # every sample has the same count, and the weighted 1/N fit was singular (LinAlgError)
+    curves = _flat_curves((13, 17, 21))
+    with pytest.raises(ValueError, match=r"alphas must lie in \(1/min\(N\)"):
+        pc.enumeration_vs_rs(curves, [0.068, 0.1], 1.0)
+    with pytest.raises(ValueError, match="alphas must lie in"):
+        pc.enumeration_vs_rs(curves, [0.7], 0.0)  # beyond the enumerated loads
+    out = pc.enumeration_vs_rs(curves, [0.1, 0.2], 1.0)
+    assert np.all(np.isfinite(out["deviation"])) and np.all(out["deviation_err"] > 0)
+
+
+def test_enumeration_vs_rs_names_a_size_without_entropy():
+    curves = _flat_curves((13, 17, 21))
+    curves[17] = dict(curves[17], entropy=np.where(curves[17]["alpha"] > 0.3, np.nan, 0.1))
+    with pytest.raises(ValueError, match="N = 17 has none"):
+        pc.enumeration_vs_rs(curves, [0.2, 0.5], 0.0)
+    with pytest.raises(ValueError, match="curves"):
+        pc.enumeration_vs_rs({13: curves[13]}, [0.2], 0.0)
+
+
+def test_enumeration_vs_rs_on_real_counts_at_unit_margin():
+    # the regression of gardner at κ = 1: tiny sizes, loads above 1/min(N)
+    curves = {}
+    for n in (7, 9, 11):
+        counts = pc.count_solutions(pc.random_patterns(n, n, 40, seed=n), 1.0)
+        curves[n] = pc.entropy_from_counts(counts, n)
+    out = pc.enumeration_vs_rs(curves, [0.16, 0.2], 1.0)
+    assert np.all(np.isfinite(out["enumeration"]))

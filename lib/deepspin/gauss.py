@@ -123,7 +123,9 @@ def G_over_H(x):
     x : float or array_like
         Reals; the ratio is +inf at +inf and 0 at −inf. NaN is refused.
     """
-    return _SQRT_2_OVER_PI / erfcx(_argument(x) / _SQRT2)
+    x = _argument(x)
+    with np.errstate(divide="ignore"):  # erfcx(+inf) = 0: the ratio's limit is +inf
+        return _SQRT_2_OVER_PI / erfcx(x / _SQRT2)
 
 
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
