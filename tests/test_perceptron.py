@@ -344,3 +344,12 @@ def test_enumeration_vs_rs_on_real_counts_at_unit_margin():
         curves[n] = pc.entropy_from_counts(counts, n)
     out = pc.enumeration_vs_rs(curves, [0.16, 0.2], 1.0)
     assert np.all(np.isfinite(out["enumeration"]))
+
+
+def test_ising_entropy_zero_steps_back_from_beyond_the_rs_solution():
+    # at κ = 1.9 the step to α = 0.14 passed the RS q → 1 point before the entropy turned
+    # negative, and solve_rs raised; the step is now halved there
+    res = pc.ising_entropy_zero(1.9)
+    assert res.converged
+    assert abs(pc.solve_rs(res.value, 1.9, "ising").value.entropy) < 1e-8
+    assert pc.ising_entropy_zero(2.0).value < res.value < pc.ising_entropy_zero(1.5).value

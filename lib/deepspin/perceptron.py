@@ -286,7 +286,7 @@ def _solve_ising(alpha, kappa, tol, max_iter):
     if gap(q_hi) >= 0.0:
         raise ValueError(
             f"alpha must lie below the RS capacity of Ising weights at kappa={kappa:g} "
-            f"(4/π ≈ 1.273 at κ = 0) with q < 1 − 1e-4, got {alpha!r}"
+            f"(4/π ≈ 1.273 at κ = 0) with q < 1 − 1e-10, got {alpha!r}"
         )
     q, info = brentq(gap, 0.0, q_hi, xtol=tol, maxiter=max_iter, full_output=True, disp=False)
     residual = _root_distance(gap, q, tol, 0.0, q_hi)
@@ -341,8 +341,8 @@ def ising_entropy_zero(kappa=0.0, tol=1e-10, max_iter=200):
     At κ = 0 this is ≈ 0.833, the capacity found by Krauth & Mézard (1989) with one
     step of replica symmetry breaking, below the RS capacity 4/π (Gardner & Derrida 1988).
     The root is bracketed by stepping α up from 0 in steps of 0.02 until the entropy
-    turns negative (it does so before the RS solution ceases to exist), then found by
-    Brent's method.
+    turns negative (it does so before the RS solution ceases to exist; a step that goes
+    beyond that point is halved), then found by Brent's method.
 
     Parameters
     ----------
@@ -368,12 +368,24 @@ def ising_entropy_zero(kappa=0.0, tol=1e-10, max_iter=200):
     def s(alpha):
         return solve_rs(alpha, kappa, "ising").value.entropy
 
-    lo, hi, steps = 0.0, 0.02, 1
-    while s(hi) > 0.0:
+    def s_or_none(alpha):  # None beyond the RS q → 1 point, where no RS solution exists
+        try:
+            return s(alpha)
+        except ValueError:
+            return None
+
+    lo, step, steps = 0.0, 0.02, 1
+    hi = step
+    while (value := s_or_none(hi)) is None or value > 0.0:
         if steps >= max_iter:
             result = SolverResult.from_residual(hi, np.inf, tol, steps, {"bracket": (lo, hi)})
             return warn_if_not_converged(result, name)
-        lo, hi, steps = hi, hi + 0.02, steps + 1
+        if value is None:  # stepped past the RS solution (large κ): a shorter step
+            step *= 0.5
+            hi = lo + step
+        else:
+            lo, hi = hi, hi + step
+        steps += 1
     if steps >= max_iter:  # bracketed, but no budget left: the midpoint, within half the bracket
         result = SolverResult.from_residual(0.5 * (lo + hi), 0.5 * (hi - lo), tol, steps)
         return warn_if_not_converged(result, name)
