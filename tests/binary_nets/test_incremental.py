@@ -7,7 +7,7 @@ import pytest
 
 from deepspin import binary_nets as bn
 from deepspin.binary_nets import incremental
-from deepspin.binary_nets.evaluate import count_correct, input_grid, integer_blocks
+from deepspin.binary_nets.evaluate import _input_grid, count_correct, integer_blocks
 from deepspin.binary_nets.incremental import count_correct_incremental, reference_layer
 
 
@@ -69,7 +69,7 @@ def test_first_layer_is_exact_on_the_integer_grid():
     widths = (20, 15)
     x, _ = _data(widths, 300, seed=6)
     x = x.astype(np.float32).astype(np.float64)  # the kernels read float32 inputs
-    bits = input_grid(x, widths[0])
+    bits = _input_grid(x, widths[0])
     # the largest possible first-layer sum still fits int32, one more bit would not
     largest = widths[0] * np.abs(np.rint(np.ldexp(x, bits))).max()
     assert largest < 2**31 <= widths[0] * np.abs(np.rint(np.ldexp(x, bits + 1))).max()

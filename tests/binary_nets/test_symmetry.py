@@ -102,7 +102,7 @@ def test_a_shared_sign_within_rows_shows_in_same_row_pairs_only():
 
 def test_pair_correlation_validation():
     n = bn.n_weights(WIDTHS)
-    with pytest.raises(ValueError, match="shapes"):
+    with pytest.raises(ValueError, match=r"C must have shape \(62, 62\), got \(62, 61\)"):
         bn.pair_correlations(np.zeros(n), np.zeros((n, n - 1)), WIDTHS, 10.0)
     with pytest.raises(ValueError, match="e_eff"):
         bn.pair_correlations(np.zeros(n), np.zeros((n, n)), WIDTHS, 0.0)
@@ -154,7 +154,7 @@ def test_symmetrised_interior_has_one_field_and_three_correlations():
     assert np.unique(np.round(C, 12)).size == 4  # the diagonal and three kinds of pairs
     with pytest.raises(ValueError, match="layer"):
         bn.symmetrised_moments(m, C, WIDTHS, 3)
-    with pytest.raises(ValueError, match="shapes"):
+    with pytest.raises(ValueError, match="m must have shape"):
         bn.symmetrised_moments(m[:5], C, WIDTHS, 1)
 
 
@@ -171,7 +171,7 @@ def test_interior_orbit_values_of_a_constructed_layer():
     np.testing.assert_allclose(values, [0.2, 0.051, -0.019, 0.001], atol=1e-12)
     with pytest.raises(ValueError, match="between two hidden layers"):
         bn.interior_orbit_values(m[:4], np.eye(4), widths, 0)
-    with pytest.raises(ValueError, match="shapes"):
+    with pytest.raises(ValueError, match="m must have shape"):
         bn.interior_orbit_values(m[:5], C, widths, 1)
 
 

@@ -25,15 +25,17 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from deepspin.binary_nets.evaluate import _check_images, _check_screening, _check_spins
 from deepspin.binary_nets.incremental import count_correct_incremental, reference_layer
-from deepspin.binary_nets.lrnet import check_widths, flatten_weights, n_weights
-from deepspin.checks import check_int, check_real
+from deepspin.binary_nets.lrnet import _check_fields, check_widths, flatten_weights, n_weights
+from deepspin.checks import check_bool, check_int, check_real
 from deepspin.ising import moments
 from deepspin.results import atomic_write_text, to_jsonable
 
@@ -143,20 +145,23 @@ def collect_ensemble(
     Parameters
     ----------
     fields : list of tensors ``(E, out, in)``
-        Trained fields θ (from :func:`deepspin.binary_nets.train_ensemble`).
+        Trained fields θ (from :func:`deepspin.binary_nets.train_ensemble`), finite, of
+        the shapes ``widths`` gives.
     widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
     x_test, y_test : arrays
-        Test inputs ``(T, n_in)`` and labels.
-    out_dir : path
+        Test inputs ``(T, n_in)`` of finite reals (T ≥ 1) and their labels, in
+        ``[0, n_out)``.
+    out_dir : str or path
         Collection directory (created; an existing collection with the same parameters
         and fields is resumed, one with other parameters is refused).
-    n_configs : int
+    n_configs : int, ≥ 1
         Configurations to accept.
     threshold : float
         Minimal test accuracy, in [0, 1].
-    chunk_size : int
+    chunk_size : int, ≥ 1
         Configurations per chunk file (the unit of resumption).
-    screen_at : sequence of int
+    screen_at : sequence of int, each ≥ 1
         Numbers of test images (those not below T are ignored) after which a draw is
         abandoned when its running accuracy is more than ``screen_z`` binomial standard
         deviations below the threshold. The test images are scored in an order drawn
@@ -168,11 +173,11 @@ def collect_ensemble(
         scored on the whole test set.
     screen_z : float
         In [0, 10]; ``screen_at=()`` disables the statistical screening.
-    draw_batch : int
+    draw_batch : int, ≥ 1
         Configurations drawn at a time.
-    max_draws : int, optional
+    max_draws : int ≥ 1, optional
         Draws allowed per chunk before giving up (default ``50·chunk_size + 10⁵``).
-    seed : int
+    seed : int, ≥ 0
         Base seed: chunk k uses ``(seed, k)``.
     progress : bool
 
@@ -181,25 +186,31 @@ def collect_ensemble(
     CollectionInfo
     """
     widths = check_widths(widths)
+    try:
+        fields = _check_fields(fields)
+    except ValueError as err:
+        raise ValueError(f"fields do not match widths {widths}: {err}") from None
+    if [tuple(f.shape[1:]) for f in fields] != [(b, a) for a, b in pairwise(widths)]:
+        got = [tuple(f.shape) for f in fields]
+        raise ValueError(f"fields do not match widths {widths}: got shapes {got}")
+    x_test, y_test = _check_images(x_test, y_test, widths[0], widths[-1], "x_test", "y_test")
+    x_test = x_test.astype(np.float32)
+    out = _check_path("out_dir", out_dir)
     n_configs = check_int("n_configs", n_configs, 1)
     threshold = check_real("threshold", threshold, 0.0, 1.0)
     chunk_size = check_int("chunk_size", chunk_size, 1)
     draw_batch = check_int("draw_batch", draw_batch, 1)
     seed = check_int("seed", seed, 0)
-    x_test = np.asarray(x_test, dtype=np.float32)
-    y_test = np.asarray(y_test, dtype=np.int64)
-    screen_at = tuple(check_int(f"screen_at[{i}]", n, 1) for i, n in enumerate(screen_at))
+    _, screen_at, _ = _check_screening(threshold, screen_at, 0.0)
     screen_at = tuple(n for n in screen_at if n < x_test.shape[0])
     screen_z = check_real("screen_z", screen_z, 0.0, 10.0)
     if max_draws is None:
         max_draws = 50 * chunk_size + 100_000
     max_draws = check_int("max_draws", max_draws, 1)
+    progress = check_bool("progress", progress)
     flat = flatten_weights([f.detach().cpu() for f in fields]).to(torch.float64)
-    if flat.shape[1] != n_weights(widths):
-        raise ValueError(f"fields do not match widths {widths}")
     probs = torch.sigmoid(flat)
 
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     params = {
         "widths": list(widths), "n_configs": n_configs, "threshold": threshold,
@@ -258,15 +269,44 @@ def collect_ensemble(
     return CollectionInfo.from_state(out, state)
 
 
+def _check_path(name, value) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise ValueError(f"{name} must be a non-empty str or path, got {value!r:.80}")
+    return Path(value)
+
+
+def _read_state(out_dir) -> tuple[Path, dict]:
+    """The directory of a collection and its ``state.json``, else ``ValueError``."""
+    out = _check_path("out_dir", out_dir)
+    try:
+        state = json.loads((out / "state.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise ValueError(
+            f"out_dir {str(out)!r} holds no collection (no readable state.json); "
+            "collect_ensemble writes one"
+        ) from None
+    return out, state
+
+
 def load_ensemble(out_dir, max_configs=None, networks=False):
     """Read a collection: ``(configs int8 (n, n_weights) of ±1, accuracies (n,))``.
 
     With ``networks=True`` a third array ``(n,)`` gives the index (in the trained ensemble)
     of the network each configuration was drawn from; collections written before the index
     was stored raise ``ValueError``.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        A collection directory (:func:`collect_ensemble`).
+    max_configs : int ≥ 1, optional
+        Read at most this many configurations (default: all).
+    networks : bool
     """
-    out = Path(out_dir)
-    state = json.loads((out / "state.json").read_text())
+    out, state = _read_state(out_dir)
+    if max_configs is not None:
+        max_configs = check_int("max_configs", max_configs, 1)
+    networks = check_bool("networks", networks)
     n = n_weights(state["params"]["widths"])
     configs, accs, nets, total = [], [], [], 0
     for k in range(state["chunks"]):
@@ -292,9 +332,13 @@ def ensemble_moments(out_dir):
 
     From the sums accumulated while streaming; the diagonal of C is 1 (σ_i² = 1), and the
     Ising fits ignore it.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        A collection directory (:func:`collect_ensemble`).
     """
-    out = Path(out_dir)
-    state = json.loads((out / "state.json").read_text())
+    out, state = _read_state(out_dir)
     sums = np.load(out / "moments.npz")
     count = state["accepted"]
     return sums["s1"] / count, sums["s2"] / count
@@ -303,5 +347,13 @@ def ensemble_moments(out_dir):
 def moments_in_memory(configs):
     """``m`` and ``C`` of an array of ±1 configurations, computed directly (the reference):
     :func:`deepspin.ising.moments`, which sums in blocks, so a paper-size ensemble
-    (2×10⁶ × 675) needs no float copy of the whole array."""
+    (2×10⁶ × 675) needs no float copy of the whole array.
+
+    Parameters
+    ----------
+    configs : array ``(K, N)`` of ±1, K ≥ 1
+    """
+    configs = _check_spins("configs", configs, ndim=2)
+    if configs.shape[0] == 0:
+        raise ValueError("configs must hold at least one configuration, got 0 rows")
     return moments(configs)

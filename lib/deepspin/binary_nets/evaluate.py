@@ -6,7 +6,7 @@ activation's 1/√fan-in and any other positive factor are dropped: the leaky Re
 positively homogeneous, so they rescale the logits without changing the argmax.
 
 The first layer is computed exactly: the inputs are rounded once to integers in units of
-``2^-bits`` (:func:`input_grid`, 2⁻²³ for the PCA-MNIST test set, float32's resolution
+``2^-bits`` (:func:`_input_grid`, 2⁻²³ for the PCA-MNIST test set, float32's resolution
 for inputs of order one) and ``W¹x`` is summed in int32, which cannot overflow for the
 chosen ``bits``. Its result does not depend on the order of the additions, so a
 configuration that differs from another in a few first-layer weights can be scored by
@@ -28,7 +28,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["count_correct", "input_grid", "screening_bounds"]
+from deepspin.checks import check_array, check_int, check_int_array, check_real
+
+__all__ = ["count_correct"]
 
 # Images per block. Passed to the kernel at run time: with a compile-time trip count LLVM
 # unrolls the image loop into scalar code instead of vectorising it.
@@ -170,7 +172,7 @@ def _count_correct(
     return correct, seen
 
 
-def input_grid(x, n_in):
+def _input_grid(x, n_in):
     """Bits of the integer input grid: the largest ``bits`` with ``n_in · max|x| · 2^bits``
     below 2³¹, so that a first-layer sum of ``n_in`` ±inputs never overflows int32."""
     largest = float(np.max(np.abs(x))) if np.size(x) else 0.0
@@ -186,7 +188,7 @@ def integer_blocks(x, block, bits=None):
     path, so that float32 and float64 copies of a test set give the same scores.
     """
     x = np.asarray(x, dtype=np.float32).astype(np.float64)
-    bits = input_grid(x, x.shape[1]) if bits is None else bits
+    bits = _input_grid(x, x.shape[1]) if bits is None else bits
     return _blocks(np.rint(np.ldexp(x, bits)), block, np.int32)
 
 
@@ -201,20 +203,78 @@ def _blocks(x, block, dtype):
     return np.ascontiguousarray(blocks).reshape(n_blocks, n_in * block)
 
 
-def screening_bounds(threshold, screen_at, screen_z, n_images):
-    """The early exits of a scoring kernel for ``n_images`` images.
+def _screening_bounds(threshold, screen_at, screen_z, n_images):
+    """The early exits of a scoring kernel for ``n_images`` images (arguments validated by
+    the callers: :func:`_check_screening`).
 
     Returns ``(required, screen_at, screen_min)``: the correct answers needed to reach
     ``threshold``, the screening points (sorted, int64) and the running accuracy below
     which a configuration is dropped at each, ``threshold − z sqrt(threshold (1 −
     threshold) / n)``.
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     required = math.ceil(threshold * n_images - 1e-9)
     screen_at = np.asarray(sorted(screen_at), dtype=np.int64)
     spread = np.sqrt(threshold * (1.0 - threshold) / np.maximum(screen_at, 1))
     return required, screen_at, (threshold - screen_z * spread).astype(np.float64)
+
+
+def _check_spins(name, value, ndim, rows=1 << 20):
+    """``value`` as an array of ±1 spins with ``ndim`` dimensions, else ``ValueError``.
+
+    Like :func:`deepspin.checks.check_spin_array`, but without a copy: the entries are
+    compared in slices of about ``rows`` entries along the first axis, so that a
+    paper-size ensemble (2×10⁶ × 675) needs no temporary of its size.
+    """
+    try:
+        array = np.asarray(value)
+        numeric = array.dtype.kind in "biuf"
+    except (TypeError, ValueError):
+        numeric = False
+    if not numeric:
+        raise ValueError(f"{name} must be an array of spins in {{-1, +1}}, got {value!r:.80}")
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array of spins, got shape {array.shape}")
+    step = max(1, rows // max(1, array[:1].size))
+    for start in range(0, array.shape[0], step):
+        part = array[start : start + step]
+        bad = (part != 1) & (part != -1)
+        if bad.any():
+            raise ValueError(f"{name} must hold spins in {{-1, +1}}, got {part[bad].flat[0]!r}")
+    return array
+
+
+def _check_images(x, labels, n_in, n_out, x_name="x", labels_name="labels"):
+    """Images ``(T, n_in)`` of finite reals (T ≥ 1) as float64, and their labels as int64,
+    classes in ``[0, n_out)``, one per image."""
+    x = check_array(x_name, x, ndim=2, allow_empty=False)
+    if x.shape[1] != n_in:
+        raise ValueError(
+            f"{x_name} must be an array (T, {n_in}), {n_in} columns (widths[0]), got shape "
+            f"{x.shape}"
+        )
+    labels = check_int_array(labels_name, labels, 0, n_out - 1, ndim=1)
+    if labels.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"{x_name} and {labels_name} must have one row per image, got {x.shape[0]} rows "
+            f"and {labels.shape[0]} labels"
+        )
+    return x, labels
+
+
+def _check_screening(threshold, screen_at, screen_z):
+    """``threshold`` in [0, 1], ``screen_at`` integers ≥ 1, ``screen_z`` ≥ 0 (finite)."""
+    threshold = check_real("threshold", threshold, 0.0, 1.0)
+    if isinstance(screen_at, (str, bytes)):
+        screen_at = None  # a string is not a sequence of image counts
+    try:
+        points = list(screen_at)
+    except TypeError:
+        raise ValueError(
+            f"screen_at must be a sequence of integers in [1, inf), got {screen_at!r}"
+        ) from None
+    points = tuple(check_int(f"screen_at[{i}]", n, 1) for i, n in enumerate(points))
+    screen_z = check_real("screen_z", screen_z, 0.0)
+    return threshold, points, screen_z
 
 
 def count_correct(configs, widths, x, labels, threshold=0.0, screen_at=(), screen_z=4.0):
@@ -225,16 +285,17 @@ def count_correct(configs, widths, x, labels, threshold=0.0, screen_at=(), scree
     configs : array ``(K, n_weights)`` of ±1 (any integer or float dtype)
         Flat layout of :func:`deepspin.binary_nets.layer_slices`.
     widths : sequence of int
-    x : array ``(T, n_in)``
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
+    x : array ``(T, n_in)`` of finite reals, T ≥ 1
         Images, in the order in which they are scored (shuffle them for screening).
-    labels : array ``(T,)`` of int
-    threshold : float
+    labels : array ``(T,)`` of int, in ``[0, n_out)``
+    threshold : float, in [0, 1]
         Accuracy a configuration must reach; evaluation stops once
         ``correct + remaining < ceil(threshold · T)``. 0 scores every image.
-    screen_at : sequence of int
+    screen_at : sequence of int, each ≥ 1
         Image counts at which a configuration is also dropped if its running accuracy
         is below ``threshold − screen_z · sqrt(threshold (1 − threshold) / n)``.
-    screen_z : float
+    screen_z : float, ≥ 0
 
     Returns
     -------
@@ -244,17 +305,20 @@ def count_correct(configs, widths, x, labels, threshold=0.0, screen_at=(), scree
         Images scored: ``T`` for every configuration that reached the threshold, so
         ``correct / T`` is its exact test accuracy.
     """
-    widths = np.asarray(widths, dtype=np.int64)
-    labels = np.asarray(labels, dtype=np.int64)
-    configs = np.ascontiguousarray(configs)
-    n_w = int(np.sum(widths[:-1] * widths[1:]))
-    if configs.ndim != 2 or configs.shape[1] != n_w:
-        raise ValueError(f"configs must have shape (K, {n_w}) for widths {tuple(widths)}")
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != widths[0] or labels.shape != (x.shape[0],):
-        raise ValueError(f"x must be (T, {widths[0]}) and labels (T,)")
-    required, screen_at, screen_min = screening_bounds(threshold, screen_at, screen_z, x.shape[0])
+    from deepspin.binary_nets.lrnet import check_widths, n_weights  # lrnet imports this module
+
+    widths = check_widths(widths)
+    n_w = n_weights(widths)
+    configs = _check_spins("configs", configs, ndim=2)
+    if configs.shape[1] != n_w:
+        raise ValueError(
+            f"configs must have shape (K, {n_w}) for widths {widths}, got {configs.shape}"
+        )
+    x, labels = _check_images(x, labels, widths[0], widths[-1])
+    threshold, screen_at, screen_z = _check_screening(threshold, screen_at, screen_z)
+    required, screen_at, screen_min = _screening_bounds(threshold, screen_at, screen_z, x.shape[0])
     blocks = integer_blocks(x, _BLOCK)
     return _count_correct(
-        blocks, labels, x.shape[0], configs, widths, required, screen_at, screen_min, _BLOCK
-    )
+        blocks, labels, x.shape[0], np.ascontiguousarray(configs),
+        np.asarray(widths, dtype=np.int64), required, screen_at, screen_min, _BLOCK,
+    )  # fmt: skip

@@ -44,7 +44,7 @@ from itertools import pairwise
 import numpy as np
 from numba import njit, prange
 
-from deepspin.checks import check_int, check_real
+from deepspin.checks import check_int, check_int_array, check_real
 
 __all__ = [
     "CHUNK",
@@ -489,9 +489,20 @@ def _numpy(a, name):
     """An ndarray from an array or a torch tensor (torch is not imported here)."""
     if hasattr(a, "detach"):
         a = a.detach().cpu().numpy()
-    a = np.asarray(a)
-    if a.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be a real array, got dtype {a.dtype}")
+    try:
+        a = np.asarray(a)
+        real = a.dtype.kind in "fiu"
+    except (TypeError, ValueError):
+        real = False
+    if not real:
+        raise ValueError(f"{name} must be a real array, got {a!r:.80}")
+    return a
+
+
+def _check_finite(name, a):
+    if not np.all(np.isfinite(a)):
+        bad = a[~np.isfinite(a)].flat[0]
+        raise ValueError(f"{name} must hold finite reals, got {bad!r}")
     return a
 
 
@@ -508,7 +519,12 @@ def _layout(widths):
 
 def _flat_fields(fields, name="fields"):
     """Per-layer ``(E, out, in)`` arrays → widths and the flat ``(E, n_weights)`` layout."""
+    wanted = "a non-empty list of (E, out, in) arrays"
+    if isinstance(fields, (np.ndarray, str, bytes)) or not isinstance(fields, (list, tuple)):
+        raise ValueError(f"{name} must be {wanted}, got {fields!r:.80}")
     layers = [_numpy(f, f"{name}[{k}]") for k, f in enumerate(fields)]
+    for k, f in enumerate(layers):
+        _check_finite(f"{name}[{k}]", f)
     if not layers or any(f.ndim != 3 for f in layers):
         raise ValueError(f"{name} must be a non-empty list of (E, out, in) arrays")
     n_net = layers[0].shape[0]
@@ -535,29 +551,37 @@ def _layers(flat, widths):
 
 
 def _check_labels(labels, n, n_out, name="labels"):
-    labels = _numpy(labels, name)
-    if labels.shape != (n,) or labels.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be {n} integers, got shape {labels.shape} {labels.dtype}")
-    if n and (labels.min() < 0 or labels.max() >= n_out):
-        raise ValueError(f"{name} must lie in [0, {n_out - 1}] (the output width)")
-    return np.ascontiguousarray(labels, dtype=np.int64)
+    """Class labels in ``[0, n_out)`` (the output width), one per row of x."""
+    if hasattr(labels, "detach"):
+        labels = labels.detach().cpu().numpy()
+    labels = check_int_array(name, labels, 0, n_out - 1, ndim=1)
+    if labels.shape != (n,):
+        raise ValueError(f"{name} must hold one label per row of x ({n}), got {labels.shape[0]}")
+    return np.ascontiguousarray(labels)
 
 
-def _check_batch(x, labels, widths, dtype):
+def _check_x(x, widths):
     x = _numpy(x, "x")
     if x.ndim != 2 or x.shape[1] != widths[0] or x.shape[0] < 1:
         raise ValueError(f"x must have shape (B, {widths[0]}) with B ≥ 1, got {x.shape}")
+    return _check_finite("x", x)
+
+
+def _check_batch(x, labels, widths, dtype):
+    x = _check_x(x, widths)
     labels = _check_labels(labels, x.shape[0], widths[-1])
     return np.ascontiguousarray(x.T, dtype=dtype), labels
 
 
 def _check_noise(noise, n_net, batch, widths, dtype):
     """Per-layer ``(E, B, out)`` noise → one ``(E, units, B)`` array (unit-major)."""
+    if isinstance(noise, (np.ndarray, str, bytes)) or not isinstance(noise, (list, tuple)):
+        raise ValueError(f"noise must be a list of {len(widths) - 1} arrays (one per layer)")
     if len(noise) != len(widths) - 1:
         raise ValueError(f"noise must list {len(widths) - 1} arrays (one per layer)")
     out = []
     for k, n in enumerate(noise):
-        n = _numpy(n, f"noise[{k}]")
+        n = _check_finite(f"noise[{k}]", _numpy(n, f"noise[{k}]"))
         if n.shape != (n_net, batch, widths[k + 1]):
             raise ValueError(
                 f"noise[{k}] must have shape {(n_net, batch, widths[k + 1])}, got {n.shape}"
@@ -580,12 +604,13 @@ def loss_and_grad(fields, x, labels, noise, l2=0.0):
     Parameters
     ----------
     fields : list of arrays or tensors ``(E, out, in)``
-        θ of each layer; float64 input is computed in float64, anything else in float32.
-    x : array ``(B, n_in)``
-    labels : int array ``(B,)``
+        θ of each layer (finite, chaining); float64 input is computed in float64, anything
+        else in float32.
+    x : array ``(B, n_in)`` of finite reals, B ≥ 1
+    labels : int array ``(B,)``, in ``[0, n_out)``
     noise : list of arrays ``(E, B, out)``
-        The ε of each layer, as for :func:`deepspin.binary_nets.meanfield_logits`.
-    l2 : float, default 0
+        The ε of each layer, finite, as for :func:`deepspin.binary_nets.meanfield_logits`.
+    l2 : float, ≥ 0, default 0
 
     Returns
     -------
@@ -607,13 +632,59 @@ def loss_and_grad(fields, x, labels, noise, l2=0.0):
 @dataclass
 class FusedState:
     """Fields and Adam moments of an ensemble, flat ``(E, n_weights)`` (layout of
-    :func:`deepspin.binary_nets.layer_slices`), and the number of Adam steps taken."""
+    :func:`deepspin.binary_nets.layer_slices`), and the number of Adam steps taken.
+
+    Usually made by :meth:`from_fields`. The kernels update the arrays in place, so they
+    are validated, not copied.
+
+    Attributes
+    ----------
+    theta, exp_avg, exp_avg_sq : ndarray ``(E, n_weights)``, E ≥ 1
+        C-contiguous, float32 or float64 (one dtype for the three), finite; ``exp_avg_sq``
+        ≥ 0.
+    widths : sequence of int
+        ``(n_in, hidden..., n_out)``, at least two, each ≥ 1.
+    step : int, ≥ 0
+    """
 
     theta: np.ndarray
     exp_avg: np.ndarray
     exp_avg_sq: np.ndarray
     widths: tuple
     step: int = 0
+
+    def __post_init__(self):
+        try:
+            widths = tuple(self.widths)
+        except TypeError:
+            widths = ()
+        if len(widths) < 2:
+            raise ValueError(
+                f"widths must list at least an input and an output width, got {self.widths!r}"
+            )
+        self.widths = tuple(check_int(f"widths[{k}]", w, 1) for k, w in enumerate(widths))
+        n_w = int(_layout(self.widths)[1][-1])
+        arrays = {name: getattr(self, name) for name in ("theta", "exp_avg", "exp_avg_sq")}
+        for name, a in arrays.items():
+            fits = (
+                isinstance(a, np.ndarray) and a.dtype in (np.float32, np.float64)
+                and a.flags.c_contiguous and a.ndim == 2 and a.shape[0] >= 1
+                and a.shape[1] == n_w
+            )  # fmt: skip
+            if not fits:
+                got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else f"{a!r:.80}"
+                raise ValueError(
+                    f"{name} must be a C-contiguous float32 or float64 array of shape "
+                    f"(E, {n_w}) with E ≥ 1 for widths {self.widths}, got {got}"
+                )
+            _check_finite(name, a)
+        if len({(a.shape, a.dtype) for a in arrays.values()}) > 1:
+            got = ", ".join(f"{name} {a.dtype} {a.shape}" for name, a in arrays.items())
+            raise ValueError(f"theta, exp_avg and exp_avg_sq must share one shape and dtype: {got}")
+        if np.any(self.exp_avg_sq < 0):
+            bad = self.exp_avg_sq[self.exp_avg_sq < 0].flat[0]
+            raise ValueError(f"exp_avg_sq must hold finite reals in [0, inf), got {bad!r}")
+        self.step = check_int("step", self.step, 0)
 
     @classmethod
     def from_fields(cls, fields):
@@ -629,8 +700,8 @@ class FusedState:
 def _check_optimiser(lr, l2, betas, eps):
     lr = check_real("lr", lr, 0.0, 100.0, low_open=True)
     l2 = check_real("l2", l2, 0.0)
-    if len(betas) != 2:
-        raise ValueError(f"betas must be a pair, got {betas!r}")
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        raise ValueError(f"betas must be a pair of reals in [0, 1), got {betas!r}")
     beta1 = check_real("betas[0]", betas[0], 0.0, 1.0, high_open=True)
     beta2 = check_real("betas[1]", betas[1], 0.0, 1.0, high_open=True)
     eps = check_real("eps", eps, 0.0)
@@ -674,15 +745,16 @@ def adam_step(state, x, labels, lr, l2=0.0, seed=0, noise=None, betas=(0.9, 0.99
     ----------
     state : FusedState
         Updated in place (fields, moments, ``step``).
-    x : array ``(B, n_in)``
-    labels : int array ``(B,)``
+    x : array ``(B, n_in)`` of finite reals, B ≥ 1
+    labels : int array ``(B,)``, in ``[0, n_out)``
     lr, l2 : float
-        Learning rate and L2 strength γ.
-    seed : int
+        Learning rate, in (0, 100], and L2 strength γ ≥ 0.
+    seed : int, in [0, 2⁶³)
         Key of the drawn noise (with ``state.step`` and the network index).
     noise : list of arrays ``(E, B, out)``, optional
-        The ε of each layer (the torch path's layout); drawn if omitted.
-    betas, eps
+        The ε of each layer (the torch path's layout), finite; drawn if omitted.
+    betas : pair of floats, each in [0, 1)
+    eps : float, ≥ 0
         Adam's parameters, as for ``torch.optim.Adam``.
 
     Returns
@@ -710,10 +782,10 @@ def train_steps(state, x, labels, batches, lr, l2=0.0, seed=0, betas=(0.9, 0.999
     Parameters
     ----------
     state : FusedState
-    x : array ``(n, n_in)``
-    labels : int array ``(n,)``
-    batches : int array ``(S, B)``
-        Row indices of each step's minibatch.
+    x : array ``(n, n_in)`` of finite reals, n ≥ 1
+    labels : int array ``(n,)``, in ``[0, n_out)``
+    batches : int array ``(S, B)``, B ≥ 1
+        Row indices of each step's minibatch, in ``[0, n)``.
     lr, l2, seed, betas, eps
         As for :func:`adam_step`.
 
@@ -724,15 +796,13 @@ def train_steps(state, x, labels, batches, lr, l2=0.0, seed=0, betas=(0.9, 0.999
     """
     _check_state(state)
     widths = state.widths
-    x = _numpy(x, "x")
-    if x.ndim != 2 or x.shape[1] != widths[0]:
-        raise ValueError(f"x must have shape (n, {widths[0]}), got {x.shape}")
+    x = _check_x(x, widths)
     labels = _check_labels(labels, x.shape[0], widths[-1])
-    batches = _numpy(batches, "batches")
-    if batches.ndim != 2 or batches.shape[1] < 1 or batches.dtype.kind not in "iu":
-        raise ValueError(f"batches must be an (S, B) integer array, got {batches.shape}")
-    if batches.size and (batches.min() < 0 or batches.max() >= x.shape[0]):
-        raise ValueError(f"batches must index rows of x, in [0, {x.shape[0] - 1}]")
+    if hasattr(batches, "detach"):
+        batches = batches.detach().cpu().numpy()
+    batches = check_int_array("batches", batches, 0, x.shape[0] - 1, ndim=2)
+    if batches.shape[1] < 1:
+        raise ValueError(f"batches must be an (S, B) array with B ≥ 1, got {batches.shape}")
     xb = np.ascontiguousarray(x[batches].transpose(0, 2, 1), dtype=state.theta.dtype)
     yb = np.ascontiguousarray(labels[batches])
     no_noise = np.empty((0, 0, 0, 0), dtype=state.theta.dtype)

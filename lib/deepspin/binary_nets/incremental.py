@@ -30,13 +30,18 @@ from numba import njit, prange
 from deepspin.binary_nets.evaluate import (
     _BLOCK,
     _argmax_hits,
+    _check_images,
+    _check_screening,
+    _check_spins,
     _early_exit,
     _first_activation,
     _layer,
+    _screening_bounds,
     _upper_layers,
     integer_blocks,
-    screening_bounds,
 )
+from deepspin.binary_nets.lrnet import check_widths, n_weights
+from deepspin.checks import check_int, check_int_array
 
 __all__ = ["ReferenceLayer", "count_correct_incremental", "reference_layer"]
 
@@ -93,24 +98,51 @@ def reference_layer(modes, widths, x, labels, block=_BLOCK) -> ReferenceLayer:
     ----------
     modes : array ``(E, n_weights)`` of ±1
     widths : sequence of int
-    x : array ``(T, n_in)``
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
+    x : array ``(T, n_in)`` of finite reals, T ≥ 1
         Images, in the order in which they will be scored (shuffle them for screening).
-    labels : array ``(T,)`` of int
-    block : int
+    labels : array ``(T,)`` of int, in ``[0, n_out)``
+    block : int, ≥ 1
         Images per block.
     """
-    widths = np.asarray(widths, dtype=np.int64)
+    widths = check_widths(widths)
+    n_w = n_weights(widths)
+    modes = _check_spins("modes", modes, ndim=2)
+    if modes.shape[1] != n_w:
+        raise ValueError(f"modes must have shape (E, {n_w}) for widths {widths}, got {modes.shape}")
+    x, labels = _check_images(x, labels, widths[0], widths[-1])
+    block = check_int("block", block, 1)
     modes = np.ascontiguousarray(modes, dtype=np.int8)
-    x = np.asarray(x)
-    labels = np.ascontiguousarray(labels, dtype=np.int64)
-    n_w = int(np.sum(widths[:-1] * widths[1:]))
-    if modes.ndim != 2 or modes.shape[1] != n_w or not np.all(np.abs(modes) == 1):
-        raise ValueError(f"modes must be an (E, {n_w}) array of ±1 for widths {tuple(widths)}")
-    if x.ndim != 2 or x.shape[1] != widths[0] or labels.shape != (x.shape[0],):
-        raise ValueError(f"x must be (T, {widths[0]}) and labels (T,)")
+    widths = np.asarray(widths, dtype=np.int64)
     x_blocks = integer_blocks(x, block)
     return ReferenceLayer(modes, widths, x_blocks, _reference_z(x_blocks, modes, widths, block),
                           labels, block)  # fmt: skip
+
+
+def _check_reference(reference):
+    """A :class:`ReferenceLayer` whose arrays fit together (the kernel indexes them
+    without bounds checks)."""
+    if not isinstance(reference, ReferenceLayer):
+        raise ValueError(
+            f"reference must be a ReferenceLayer (from reference_layer), got {reference!r:.80}"
+        )
+    r = reference
+    widths, block = r.widths, r.block
+    fits = (
+        isinstance(block, int) and block >= 1
+        and isinstance(widths, np.ndarray) and widths.dtype == np.int64 and widths.ndim == 1
+        and widths.size >= 2 and widths.min() >= 1
+        and r.modes.dtype == np.int8 and r.modes.ndim == 2 and r.modes.shape[0] >= 1
+        and r.modes.shape[1] == int(np.sum(widths[:-1] * widths[1:]))
+        and r.labels.dtype == np.int64 and r.labels.ndim == 1
+        and r.x_blocks.dtype == np.int32
+        and r.x_blocks.shape == (-(-r.labels.size // block), widths[0] * block)
+        and r.z.dtype == np.int32
+        and r.z.shape == (r.modes.shape[0], r.x_blocks.shape[0], widths[1] * block)
+    )  # fmt: skip
+    if not fits or (r.labels.size and not 0 <= r.labels.min() <= r.labels.max() < widths[-1]):
+        raise ValueError("reference is not a ReferenceLayer built by reference_layer")
+    return reference
 
 
 @njit(cache=True, parallel=True)
@@ -240,29 +272,34 @@ def count_correct_incremental(
     Parameters
     ----------
     configs : array ``(K, n_weights)`` of ±1
-    networks : array ``(K,)`` of int
+    networks : array ``(K,)`` of int, in ``[0, E)``
         The reference each configuration is scored against: any index gives the same
         counts, the nearest reference the fastest.
     reference : ReferenceLayer
         From :func:`reference_layer`.
     threshold, screen_at, screen_z :
-        As in :func:`deepspin.binary_nets.evaluate.count_correct`.
+        As in :func:`deepspin.binary_nets.evaluate.count_correct`: ``threshold`` in
+        [0, 1], ``screen_at`` integers ≥ 1, ``screen_z`` ≥ 0.
 
     Returns
     -------
     correct, seen : ndarray of int64 ``(K,)``
         As in :func:`deepspin.binary_nets.evaluate.count_correct`.
     """
-    configs = np.ascontiguousarray(configs, dtype=np.int8)
-    networks = np.ascontiguousarray(networks, dtype=np.int64)
+    reference = _check_reference(reference)
     n_modes, n_w = reference.modes.shape
-    if configs.ndim != 2 or configs.shape[1] != n_w:
-        raise ValueError(f"configs must have shape (K, {n_w})")
-    if networks.shape != (configs.shape[0],) or (
-        networks.size and not 0 <= networks.min() <= networks.max() < n_modes
-    ):
-        raise ValueError(f"networks must be (K,) indices in [0, {n_modes - 1}]")
-    required, screen_at, screen_min = screening_bounds(
+    configs = _check_spins("configs", configs, ndim=2)
+    if configs.shape[1] != n_w:
+        raise ValueError(f"configs must have shape (K, {n_w}), got {configs.shape}")
+    networks = check_int_array("networks", networks, 0, n_modes - 1, ndim=1)
+    if networks.shape != (configs.shape[0],):
+        raise ValueError(
+            f"networks must give one reference per configuration: {networks.shape[0]} "
+            f"indices for {configs.shape[0]} configs"
+        )
+    threshold, screen_at, screen_z = _check_screening(threshold, screen_at, screen_z)
+    configs = np.ascontiguousarray(configs, dtype=np.int8)
+    required, screen_at, screen_min = _screening_bounds(
         threshold, screen_at, screen_z, reference.n_images
     )
     order, groups = _groups(networks, _GROUP)

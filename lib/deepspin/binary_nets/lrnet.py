@@ -37,8 +37,17 @@ import torch
 from tqdm import tqdm
 
 from deepspin.binary_nets import fused
-from deepspin.binary_nets.evaluate import count_correct
-from deepspin.checks import as_generator, check_choice, check_int, check_real, torch_generator
+from deepspin.binary_nets.evaluate import _check_images, _check_spins, count_correct
+from deepspin.checks import (
+    as_generator,
+    check_bool,
+    check_choice,
+    check_device,
+    check_dtype,
+    check_int,
+    check_real,
+    torch_generator,
+)
 
 __all__ = [
     "LEAKY_SLOPE",
@@ -60,7 +69,12 @@ LEAKY_SLOPE = 0.1
 
 def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     """Validate layer widths ``(n_in, hidden..., n_out)``: at least two, each in [1, 100000]."""
-    widths = tuple(widths)
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise ValueError(
+            f"widths must be a sequence of at least two integers in [1, 100000], got {widths!r}"
+        ) from None
     if len(widths) < 2:
         raise ValueError(f"widths must list at least an input and an output width, got {widths!r}")
     return tuple(check_int(f"widths[{i}]", w, 1, 100_000) for i, w in enumerate(widths))
@@ -85,18 +99,141 @@ def layer_slices(widths: Sequence[int]) -> list[slice]:
     return out
 
 
+def _check_layers(layers, name, widths=None, n_networks=None, floating=False):
+    """A network's per-layer ``(E, out, in)`` tensors or arrays, as a list, else ``ValueError``.
+
+    All tensors or all numpy arrays, of real dtype (floating point if ``floating``), of one
+    ensemble size E, chaining (each layer's ``in`` is the previous one's ``out``), finite;
+    ``widths`` and ``n_networks`` fix the shapes.
+    """
+    wanted = "a non-empty list of (E, out, in) arrays, one per layer"
+    if isinstance(layers, (torch.Tensor, np.ndarray, str, bytes)) or not isinstance(
+        layers, Sequence
+    ):
+        raise ValueError(f"{name} must be {wanted}, got {layers!r:.80}")
+    layers = list(layers)
+    if not layers:
+        raise ValueError(f"{name} must be {wanted}, got an empty list")
+    is_tensor = isinstance(layers[0], torch.Tensor)
+    for k, w in enumerate(layers):
+        if not isinstance(w, torch.Tensor if is_tensor else np.ndarray):
+            kind = "a torch tensor" if is_tensor else "a numpy array"
+            raise ValueError(f"{name}[{k}] must be {kind} like {name}[0], got {w!r:.80}")
+        if is_tensor:
+            is_float = w.dtype.is_floating_point
+            real = is_float or not (w.dtype.is_complex or w.dtype == torch.bool)
+        else:
+            is_float, real = w.dtype.kind == "f", w.dtype.kind in "fiu"
+        if not real or (floating and not is_float):
+            kind = "floating-point" if floating else "real"
+            raise ValueError(f"{name}[{k}] must have a {kind} dtype, got {w.dtype}")
+        if w.ndim != 3:
+            raise ValueError(
+                f"{name}[{k}] must be an (E, out, in) array, got shape {tuple(w.shape)}"
+            )
+        if w.shape[0] != layers[0].shape[0] or (k and w.shape[2] != layers[k - 1].shape[1]):
+            raise ValueError(
+                f"{name}[{k}] has shape {tuple(w.shape)}; expected ({layers[0].shape[0]}, ·, "
+                f"{layers[k - 1].shape[1] if k else '·'}) to chain with the previous layer"
+            )
+        finite = bool(torch.isfinite(w).all()) if is_tensor else bool(np.isfinite(w).all())
+        if not finite:
+            raise ValueError(f"{name}[{k}] must hold finite reals, got a NaN or an infinity")
+    got = [tuple(w.shape) for w in layers]
+    if widths is not None:
+        e = layers[0].shape[0] if n_networks is None else n_networks
+        expected = [(e, b, a) for a, b in pairwise(widths)]
+        if got != expected:
+            raise ValueError(f"{name} must have shapes {expected} for widths {widths}, got {got}")
+    elif n_networks is not None and got[0][0] != n_networks:
+        raise ValueError(f"{name} must hold {n_networks} networks, got {got[0][0]}")
+    return layers
+
+
+def _check_fields(fields, name="fields", widths=None, n_networks=None):
+    """Fields θ: :func:`_check_layers` of floating-point tensors (arrays are converted)."""
+    fields = _check_layers(fields, name, widths, n_networks, floating=True)
+    return [torch.as_tensor(f) for f in fields]
+
+
+def _check_tensor(name, value, ndim, like=None):
+    """``value`` as a finite tensor with ``ndim`` dimensions, in ``like``'s dtype and device
+    (a tensor is kept as it is without ``like``)."""
+    convert = {} if like is None else dict(dtype=like.dtype, device=like.device)
+    try:
+        t = torch.as_tensor(value, **convert)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be an array of finite reals, got {value!r:.80}") from None
+    if t.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {tuple(t.shape)}")
+    if not (t.dtype.is_floating_point or t.dtype in _INTEGER_DTYPES):
+        raise ValueError(f"{name} must be an array of finite reals, got dtype {t.dtype}")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must hold finite reals, got {float(t[~torch.isfinite(t)][0])}")
+    return t
+
+
+_INTEGER_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)
+
+
+def _check_generator(generator):
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be None or a torch.Generator, got {generator!r:.80}")
+    return generator
+
+
 def flatten_weights(layers: Sequence[torch.Tensor | np.ndarray]):
-    """Concatenate per-layer arrays of shape ``(E, out, in)`` into ``(E, n_weights)``."""
+    """Concatenate per-layer arrays of shape ``(E, out, in)`` into ``(E, n_weights)``.
+
+    Parameters
+    ----------
+    layers : list of tensors or of numpy arrays ``(E, out, in)``
+        One per layer, chaining (each layer's ``in`` is the previous one's ``out``), of
+        one ensemble size E, real and finite.
+
+    Returns
+    -------
+    tensor or ndarray ``(E, n_weights)``
+        A tensor for tensors, an array for arrays.
+    """
+    layers = _check_layers(layers, "layers")
     if isinstance(layers[0], torch.Tensor):
         return torch.cat([w.reshape(w.shape[0], -1) for w in layers], dim=1)
     return np.concatenate([np.asarray(w).reshape(w.shape[0], -1) for w in layers], axis=1)
 
 
 def unflatten_weights(flat, widths: Sequence[int]):
-    """Inverse of :func:`flatten_weights`: ``(E, n_weights)`` → list of ``(E, out, in)``."""
+    """Inverse of :func:`flatten_weights`: ``(E, n_weights)`` → list of ``(E, out, in)``.
+
+    Parameters
+    ----------
+    flat : tensor or array ``(E, n_weights)`` of finite reals
+    widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
+
+    Returns
+    -------
+    list of views ``(E, out, in)``, tensors for a tensor
+    """
     widths = check_widths(widths)
-    if flat.shape[-1] != n_weights(widths):
-        raise ValueError(f"flat must have last dimension {n_weights(widths)}, got {flat.shape}")
+    n_w = n_weights(widths)
+    if not isinstance(flat, torch.Tensor):
+        try:
+            flat = np.asarray(flat)
+            real = flat.dtype.kind in "fiu"
+        except (TypeError, ValueError):
+            real = False
+        if not real:
+            raise ValueError(f"flat must be an (E, {n_w}) array of finite reals, got {flat!r:.80}")
+    if flat.ndim != 2 or flat.shape[1] != n_w:
+        raise ValueError(
+            f"flat must have shape (E, {n_w}) for widths {widths}, got {tuple(flat.shape)}"
+        )
+    finite = (
+        torch.isfinite(flat).all() if isinstance(flat, torch.Tensor) else np.isfinite(flat).all()
+    )
+    if not bool(finite):
+        raise ValueError("flat must hold finite reals, got a NaN or an infinity")
     return [
         flat[:, s].reshape(flat.shape[0], b, a)
         for s, a, b in zip(layer_slices(widths), widths[:-1], widths[1:], strict=True)
@@ -104,10 +241,23 @@ def unflatten_weights(flat, widths: Sequence[int]):
 
 
 def init_fields(widths, n_networks=1, scale=0.1, seed=None, device="cpu", dtype=torch.float32):
-    """Initial fields θ ~ N(0, scale²) for an ensemble: a list of ``(E, out, in)`` tensors."""
+    """Initial fields θ ~ N(0, scale²) for an ensemble: a list of ``(E, out, in)`` tensors.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
+    n_networks : int, ≥ 1
+    scale : float, ≥ 0
+    seed : None, int ≥ 0 or numpy Generator
+    device : {"cpu", "cuda", "auto"} or torch.device
+    dtype : {torch.float32, torch.float64}
+    """
     widths = check_widths(widths)
     n_networks = check_int("n_networks", n_networks, 1)
     scale = check_real("scale", scale, 0.0)
+    device = check_device("device", device)
+    dtype = check_dtype("dtype", dtype, (torch.float32, torch.float64))
     gen = torch_generator(seed)
     layers = [
         scale * torch.randn((n_networks, b, a), generator=gen, dtype=dtype)
@@ -132,17 +282,46 @@ def meanfield_logits(fields, x, noise=None, generator=None):
     Parameters
     ----------
     fields : list of tensors ``(E, out, in)``
-        The fields θ of each layer.
-    x : tensor ``(B, n_in)``
-        A minibatch shared by all networks.
+        The fields θ of each layer (floating point, finite, chaining).
+    x : tensor ``(B, n_in)`` of finite reals
+        A minibatch shared by all networks (taken in the fields' dtype and device).
     noise : list of tensors ``(E, B, out)``, optional
-        The standard-normal ε of each layer (drawn from ``generator`` if omitted).
+        The standard-normal ε of each layer, finite (drawn from ``generator`` if omitted).
     generator : torch.Generator, optional
 
     Returns
     -------
     tensor ``(E, B, n_out)``
     """
+    fields = _check_fields(fields)
+    x = _check_tensor("x", x, 2, fields[0])
+    if x.shape[1] != fields[0].shape[2]:
+        raise ValueError(
+            f"x must have shape (B, {fields[0].shape[2]}) (the fields' n_in), got {tuple(x.shape)}"
+        )
+    if noise is not None:
+        shapes = [(f.shape[0], x.shape[0], f.shape[1]) for f in fields]
+        noise = _check_noise_list(noise, shapes)
+    return _meanfield_logits(fields, x, noise, _check_generator(generator))
+
+
+def _check_noise_list(noise, shapes, name="noise"):
+    """Per-layer noise: a list of finite tensors of the given shapes (dtypes kept)."""
+    if isinstance(noise, (torch.Tensor, np.ndarray, str, bytes)) or not isinstance(noise, Sequence):
+        raise ValueError(f"{name} must be a list of {len(shapes)} arrays (one per layer)")
+    if len(noise) != len(shapes):
+        raise ValueError(
+            f"{name} must be a list of {len(shapes)} arrays (one per layer), got {len(noise)}"
+        )
+    out = [_check_tensor(f"{name}[{k}]", n, 3) for k, n in enumerate(noise)]
+    for k, (n, shape) in enumerate(zip(out, shapes, strict=True)):
+        if tuple(n.shape) != tuple(shape):
+            raise ValueError(f"{name}[{k}] must have shape {tuple(shape)}, got {tuple(n.shape)}")
+    return out
+
+
+def _meanfield_logits(fields, x, noise, generator):
+    """:func:`meanfield_logits` without the checks (the trainer's inner loop)."""
     a = None
     for layer, theta in enumerate(fields):
         m = torch.tanh(0.5 * theta)
@@ -208,12 +387,13 @@ def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, devi
     configs : array or tensor ``(K, n_weights)`` of ±1
         Configurations in the flat layout (:func:`layer_slices`).
     widths : sequence of int
-    x : array or tensor ``(T, n_in)``
-    labels : array or tensor ``(T,)``
-    chunk, tile : int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
+    x : array or tensor ``(T, n_in)`` of finite reals, T ≥ 1
+    labels : array or tensor ``(T,)`` of int, in ``[0, n_out)``
+    chunk, tile : int, ≥ 1
         Torch path: configurations and examples evaluated at once (32 × 2000 keeps the
         activations in cache).
-    device : str or torch.device, optional
+    device : {"cpu", "cuda", "auto"} or torch.device, optional
         Default: the device of ``configs`` (CPU for arrays).
 
     Returns
@@ -221,17 +401,25 @@ def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, devi
     ndarray of float64, shape (K,)
     """
     widths = check_widths(widths)
-    device = torch.device(
-        device or (configs.device if isinstance(configs, torch.Tensor) else "cpu")
-    )
+    chunk = check_int("chunk", chunk, 1)
+    tile = check_int("tile", tile, 1)
+    if device is None:
+        device = configs.device if isinstance(configs, torch.Tensor) else torch.device("cpu")
+    device = check_device("device", device)
+    configs, x, labels = (a.cpu().numpy() if isinstance(a, torch.Tensor) else a
+                          for a in (configs, x, labels))  # fmt: skip
     if device.type == "cpu":
-        configs = configs.cpu().numpy() if isinstance(configs, torch.Tensor) else configs
-        x = x.cpu().numpy() if isinstance(x, torch.Tensor) else x
-        labels = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels
-        correct, _ = count_correct(np.asarray(configs), widths, x, labels)
-        return correct / len(labels)
+        correct, _ = count_correct(configs, widths, x, labels)
+        return correct / np.asarray(labels).shape[0]
+    n_w = n_weights(widths)
+    configs = _check_spins("configs", configs, ndim=2)
+    if configs.shape[1] != n_w:
+        raise ValueError(
+            f"configs must have shape (K, {n_w}) for widths {widths}, got {configs.shape}"
+        )
+    x, labels = _check_images(x, labels, widths[0], widths[-1])
     x = torch.as_tensor(x, dtype=torch.float32, device=device)
-    labels = torch.as_tensor(labels, device=device).long()
+    labels = torch.as_tensor(labels, device=device)
     configs = torch.as_tensor(configs, device=device)
     out = np.empty(configs.shape[0])
     with torch.no_grad():
@@ -245,10 +433,21 @@ def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, devi
 def sample_configurations(fields, n_per_network=1, generator=None):
     """Draw binary configurations ``w ~ Π Bernoulli(sigmoid θ)`` from an ensemble's fields.
 
-    Returns an int8 tensor of shape ``(E · n_per_network, n_weights)`` in the flat layout,
-    network-major (the draws of network 0 first).
+    Parameters
+    ----------
+    fields : list of tensors ``(E, out, in)``
+        Fields θ of each layer (floating point, finite, chaining).
+    n_per_network : int, ≥ 1
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    int8 tensor ``(E · n_per_network, n_weights)``
+        In the flat layout, network-major (the draws of network 0 first).
     """
+    fields = _check_fields(fields)
     n_per_network = check_int("n_per_network", n_per_network, 1)
+    generator = _check_generator(generator)
     flat = flatten_weights([f.detach() for f in fields])  # (E, n)
     p = torch.sigmoid(flat).repeat_interleave(n_per_network, dim=0)
     u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
@@ -324,32 +523,34 @@ def train_ensemble(
     Parameters
     ----------
     widths : sequence of int
-        ``(n_in, hidden..., n_out)``, e.g. (20, 15, 15, 10).
+        ``(n_in, hidden..., n_out)``, e.g. (20, 15, 15, 10), each in [1, 100000].
     x_train, y_train, x_test, y_test : arrays
-        Inputs ``(n, n_in)`` and integer labels.
-    n_networks : int
+        Inputs ``(n, n_in)`` of finite reals (n ≥ 1) and integer labels in ``[0, n_out)``,
+        one per input.
+    n_networks : int, ≥ 1
         Ensemble size E.
-    epochs : int
-    batch_size : int
-    batches_per_epoch : int, optional
+    epochs : int, ≥ 0
+    batch_size : int, in [1, n_train]
+    batches_per_epoch : int ≥ 1, optional
         Default ``ceil(n_train / batch_size)``.
-    lr : float
+    lr : float, in (0, 100]
         Adam learning rate (β = (0.9, 0.999), ε = 1e-8).
-    l2 : float
+    l2 : float, ≥ 0
         L2 strength γ on θ.
-    init_scale : float
+    init_scale : float, ≥ 0
         Standard deviation of the initial θ.
-    eval_every : int
+    eval_every : int, ≥ 0
         Epochs between test-accuracy evaluations (0 disables them).
-    eval_draws : int
+    eval_draws : int, ≥ 1
         Binary draws per network for each evaluation.
-    seed : int, Generator or None
-    device : str or torch.device
-    initial_fields : list of tensors, optional
+    seed : None, int ≥ 0 or numpy Generator
+    device : {"cpu", "cuda", "auto"} or torch.device
+    initial_fields : list of tensors ``(E, out, in)``, optional
         Start from these fields instead of a random initialisation.
     noise_fn : callable, optional
-        ``noise_fn(step, shapes) -> list of tensors``: the noise of each layer at a step
-        (for reproducing runs exactly; default: drawn from the seeded generator).
+        ``noise_fn(step, shapes) -> list of tensors``: the noise of each layer at a step,
+        finite, of the given shapes (for reproducing runs exactly; default: drawn from the
+        seeded generator).
     weights : {"binary", "real"}
         ``"real"`` trains ordinary real-valued weights (the fields are the weights, the
         forward pass is deterministic, no noise) with the same architecture, activation
@@ -372,26 +573,33 @@ def train_ensemble(
     epochs = check_int("epochs", epochs, 0)
     lr = check_real("lr", lr, 0.0, 100.0, low_open=True)
     l2 = check_real("l2", l2, 0.0)
+    init_scale = check_real("init_scale", init_scale, 0.0)
     eval_every = check_int("eval_every", eval_every, 0)
     eval_draws = check_int("eval_draws", eval_draws, 1)
     weights = check_choice("weights", weights, ("binary", "real"))
+    progress = check_bool("progress", progress)
     backend = _check_backend(backend, device, weights)
+    device = check_device("device", device)
     rng = as_generator(seed)
-    x_train = torch.as_tensor(np.asarray(x_train), dtype=torch.float32, device=device)
-    y_train = torch.as_tensor(np.asarray(y_train), device=device).long()
-    x_test = torch.as_tensor(np.asarray(x_test), dtype=torch.float32, device=device)
-    y_test = torch.as_tensor(np.asarray(y_test), device=device).long()
+    if noise_fn is not None and not callable(noise_fn):
+        raise ValueError(f"noise_fn must be None or a callable, got {noise_fn!r:.80}")
+    x_train, y_train = _check_images(x_train, y_train, widths[0], widths[-1], "x_train",
+                                     "y_train")  # fmt: skip
+    x_test, y_test = _check_images(x_test, y_test, widths[0], widths[-1], "x_test", "y_test")
     n_train = x_train.shape[0]
-    if x_train.shape[1] != widths[0] or x_test.shape[1] != widths[0]:
-        raise ValueError(f"inputs must have {widths[0]} columns (widths[0])")
     batch_size = check_int("batch_size", batch_size, 1, n_train)
     if batches_per_epoch is None:
         batches_per_epoch = math.ceil(n_train / batch_size)
     batches_per_epoch = check_int("batches_per_epoch", batches_per_epoch, 1)
+    if initial_fields is not None:
+        initial_fields = _check_fields(initial_fields, "initial_fields", widths, n_networks)
+    x_train = torch.as_tensor(x_train, dtype=torch.float32, device=device)
+    y_train = torch.as_tensor(y_train, device=device)
+    x_test = torch.as_tensor(x_test, dtype=torch.float32, device=device)
+    y_test = torch.as_tensor(y_test, device=device)
 
     if initial_fields is None:
         initial_fields = init_fields(widths, n_networks, init_scale, rng, device)
-    _check_initial_fields(initial_fields, widths, n_networks)
     initial = [f.detach().clone().to(device) for f in initial_fields]
     noise_gen = torch_generator(rng, device)
     eval_gen = torch_generator(rng, device)
@@ -424,7 +632,8 @@ def train_ensemble(
         noise = None
         if noise_fn is not None:
             # a generator: an epoch of noise for many networks would not fit in memory
-            noise = (noise_fn(step + k, shapes) for k in range(batches_per_epoch))
+            noise = (_check_noise_list(noise_fn(step + k, shapes), shapes, "noise_fn's noise")
+                     for k in range(batches_per_epoch))  # fmt: skip
         losses.append(trainer.epoch(batches, noise).mean(axis=0))
         step += batches_per_epoch
         evaluate(epoch)
@@ -446,9 +655,20 @@ def train_ensemble(
     )
 
 
+def _device_type(device):
+    """The kind of device asked for (``"cpu"``, ``"cuda"``, …), before
+    :func:`deepspin.checks.check_device` asks whether it is there; ``None`` if unreadable."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        return None
+
+
 def _check_backend(backend, device, weights):
     backend = check_choice("backend", backend, (None, "numba", "torch"))
-    on_cpu = torch.device(device).type == "cpu"
+    on_cpu = _device_type(device) == "cpu"
     if backend is None:
         return "numba" if on_cpu and weights == "binary" else "torch"
     if backend == "numba" and not on_cpu:
@@ -456,13 +676,6 @@ def _check_backend(backend, device, weights):
     if backend == "numba" and weights != "binary":
         raise ValueError("backend 'numba' trains binary weights only; use backend='torch'")
     return backend
-
-
-def _check_initial_fields(fields, widths, n_networks):
-    expected = [(n_networks, b, a) for a, b in pairwise(widths)]
-    got = [tuple(f.shape) for f in fields]
-    if got != expected:
-        raise ValueError(f"initial_fields must have shapes {expected}, got {got}")
 
 
 def _minibatches(order_rng, n_train, batch_size):
@@ -498,7 +711,7 @@ class _TorchTrainer:
             idx = torch.as_tensor(rows, device=self.x.device)
             if self.weights == "binary":
                 eps = None if noise is None else next(noise)
-                logits = meanfield_logits(self.params, self.x[idx], eps, self.noise_gen)
+                logits = _meanfield_logits(self.params, self.x[idx], eps, self.noise_gen)
             else:
                 logits = _real_logits(self.params, self.x[idx])
             ce = torch.nn.functional.cross_entropy(

@@ -28,8 +28,9 @@ from itertools import pairwise
 
 import numpy as np
 
+from deepspin.binary_nets.evaluate import _check_spins
 from deepspin.binary_nets.lrnet import check_widths, layer_slices, n_weights
-from deepspin.checks import as_generator, check_int
+from deepspin.checks import as_generator, check_array, check_int, check_int_array, check_real
 
 __all__ = [
     "OrbitScatter",
@@ -80,12 +81,25 @@ def _kinds(widths):
 _ORBIT_AXES = {"input": (0,), "class": (1,), "interior": (0, 1), "none": ()}
 
 
+# Moments of ±1 spins lie in [-1, 1]; computed ones (belief propagation, averages) may
+# exceed it by rounding.
+_ROUNDING = 1e-9
+
+
+def _check_moment(name, value, shape):
+    """Magnetisations or raw second moments: finite reals in [-1, 1] (to ``_ROUNDING``)
+    of the given shape."""
+    bound = 1.0 + _ROUNDING
+    array = check_array(name, value, -bound, bound, ndim=len(shape))
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
+    return array
+
+
 def _layers(m, widths):
     """Each layer's magnetisations ``(out, in)`` with its kind of orbit."""
     widths = check_widths(widths)
-    m = np.asarray(m, dtype=np.float64)
-    if m.shape != (n_weights(widths),):
-        raise ValueError(f"m must have shape ({n_weights(widths)},) for widths {widths}")
+    m = _check_moment("m", m, (n_weights(widths),))
     return [
         (m[s].reshape(n_out, n_in), kind)
         for s, (n_in, n_out), kind in zip(
@@ -100,7 +114,15 @@ def _orbit_values(layer, kind):
 
 
 def orbit_means(m, widths) -> list[np.ndarray]:
-    """Each layer's magnetisations replaced by the mean over their orbit, shaped ``(out, in)``."""
+    """Each layer's magnetisations replaced by the mean over their orbit, shaped ``(out, in)``.
+
+    Parameters
+    ----------
+    m : array ``(n_weights,)`` of magnetisations in [-1, 1]
+        Flat layout of :func:`layer_slices`.
+    widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
+    """
     return [
         np.array(np.broadcast_to(_orbit_values(layer, kind), layer.shape))
         for layer, kind in _layers(m, widths)
@@ -108,10 +130,19 @@ def orbit_means(m, widths) -> list[np.ndarray]:
 
 
 def effective_networks(networks, n_networks=None) -> float:
-    """``E_eff = 1/Σ_e p_e²`` of the network labels of a collection's configurations."""
-    networks = np.asarray(networks, dtype=np.int64)
-    if networks.ndim != 1 or networks.size == 0 or networks.min() < 0:
-        raise ValueError("networks must be a non-empty 1-d array of non-negative indices")
+    """``E_eff = 1/Σ_e p_e²`` of the network labels of a collection's configurations.
+
+    Parameters
+    ----------
+    networks : int array ``(K,)``, K ≥ 1
+        Network indices, in ``[0, n_networks)`` (non-negative without ``n_networks``).
+    n_networks : int ≥ 1, optional
+        Networks of the trained ensemble.
+    """
+    if n_networks is not None:
+        n_networks = check_int("n_networks", n_networks, 1)
+    high = None if n_networks is None else n_networks - 1
+    networks = check_int_array("networks", networks, 0, high, ndim=1, allow_empty=False)
     shares = np.bincount(networks, minlength=n_networks or 0) / networks.size
     return float(1.0 / np.sum(shares**2))
 
@@ -122,13 +153,13 @@ def orbit_scatter(m, widths, e_eff) -> list[OrbitScatter]:
     Parameters
     ----------
     m : array ``(n_weights,)``
-        Magnetisations of an ensemble (flat layout of :func:`layer_slices`).
+        Magnetisations of an ensemble, in [-1, 1] (flat layout of :func:`layer_slices`).
     widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
     e_eff : float
         Effective number of networks mixed (:func:`effective_networks`), ≥ 1.
     """
-    if not e_eff >= 1.0:
-        raise ValueError(f"e_eff must be at least 1, got {e_eff!r}")
+    e_eff = check_real("e_eff", e_eff, 1.0)
     rows = []
     for layer, kind in _layers(m, widths):
         orbits = _orbit_values(layer, kind)
@@ -170,20 +201,19 @@ def pair_correlations(m, C, widths, e_eff) -> list[PairClass]:
     Parameters
     ----------
     m : array ``(n_weights,)``
+        Magnetisations, in [-1, 1].
     C : array ``(n_weights, n_weights)``
-        Raw second moments ``⟨σ_i σ_j⟩``.
+        Raw second moments ``⟨σ_i σ_j⟩``, in [-1, 1].
     widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
     e_eff : float
         Effective number of networks mixed, ≥ 1.
     """
     widths = check_widths(widths)
     n = n_weights(widths)
-    m = np.asarray(m, dtype=np.float64)
-    C = np.asarray(C, dtype=np.float64)
-    if m.shape != (n,) or C.shape != (n, n):
-        raise ValueError(f"m and C must have shapes ({n},) and ({n}, {n}) for widths {widths}")
-    if not e_eff >= 1.0:
-        raise ValueError(f"e_eff must be at least 1, got {e_eff!r}")
+    m = _check_moment("m", m, (n,))
+    C = _check_moment("C", C, (n, n))
+    e_eff = check_real("e_eff", e_eff, 1.0)
     out = []
     for layer, (s, (n_in, n_out)) in enumerate(zip(layer_slices(widths), pairwise(widths),
                                                    strict=True)):  # fmt: skip
@@ -226,10 +256,12 @@ def symmetrised_moments(m, C, widths, layer) -> tuple[np.ndarray, np.ndarray]:
     ----------
     m : array ``(n_out * n_in,)``
     C : array ``(n_out * n_in, n_out * n_in)``
-        The layer's magnetisations and raw second moments (layer order, row-major).
+        The layer's magnetisations and raw second moments (layer order, row-major), in
+        [-1, 1].
     widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
     layer : int
-        Layer index.
+        Layer index, in ``[0, len(widths) − 2]``.
 
     Returns
     -------
@@ -258,10 +290,8 @@ def _layer_moments(m, C, widths, layer):
     """A layer's (n_in, n_out) and its moments as float arrays, shapes checked."""
     n_in, n_out = widths[layer], widths[layer + 1]
     n = n_in * n_out
-    m = np.asarray(m, dtype=np.float64)
-    C = np.asarray(C, dtype=np.float64)
-    if m.shape != (n,) or C.shape != (n, n):
-        raise ValueError(f"m and C of layer {layer} must have shapes ({n},) and ({n}, {n})")
+    m = _check_moment("m", m, (n,))
+    C = _check_moment("C", C, (n, n))
     return n_in, n_out, m, C
 
 
@@ -278,8 +308,10 @@ def interior_orbit_values(m, C, widths, layer) -> np.ndarray:
     ----------
     m : array ``(n_out * n_in,)``
     C : array ``(n_out * n_in, n_out * n_in)``
-        The layer's magnetisations and raw second moments (layer order, row-major).
+        The layer's magnetisations and raw second moments (layer order, row-major), in
+        [-1, 1].
     widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
     layer : int
         An interior layer (``0 < layer < len(widths) − 2``).
 
@@ -315,18 +347,21 @@ def relabel_hidden_units(configs, widths, seed=None) -> np.ndarray:
 
     Parameters
     ----------
-    configs : array ``(K, n_weights)``
-        Flattened configurations (:func:`deepspin.binary_nets.flatten_weights` order).
+    configs : array ``(K, n_weights)`` of finite reals
+        Flattened configurations (:func:`deepspin.binary_nets.flatten_weights` order): ±1
+        weights, or any other per-weight values (fields).
     widths : sequence of int
-    seed : None, int or numpy Generator
+        ``(n_in, hidden..., n_out)``, each in [1, 100000].
+    seed : None, int ≥ 0 or numpy Generator
 
     Returns
     -------
     array ``(K, n_weights)``, same dtype
     """
     widths = check_widths(widths)
+    check_array("configs", configs, ndim=2)
     configs = np.asarray(configs)
-    if configs.ndim != 2 or configs.shape[1] != n_weights(widths):
+    if configs.shape[1] != n_weights(widths):
         raise ValueError(f"configs must have shape (K, {n_weights(widths)}), got {configs.shape}")
     rng = as_generator(seed)
     k = configs.shape[0]
@@ -350,20 +385,25 @@ def network_distances(configs, networks) -> tuple[float, float]:
 
     Parameters
     ----------
-    configs : array ``(K, N)`` of ±1, K ≤ 20 000
-    networks : array ``(K,)`` of int
+    configs : array ``(K, N)`` of ±1, 2 ≤ K ≤ 20 000, N ≥ 1
+    networks : array ``(K,)`` of int, ≥ 0
         The network each configuration was drawn from.
 
     Returns
     -------
     within, between : float
     """
-    configs = np.asarray(configs)
-    networks = np.asarray(networks)
-    if configs.ndim != 2 or not 2 <= configs.shape[0] <= 20_000:
-        raise ValueError(f"configs must be a (K, N) array with 2 ≤ K ≤ 20000, got {configs.shape}")
+    configs = _check_spins("configs", configs, ndim=2)
+    if not 2 <= configs.shape[0] <= 20_000 or configs.shape[1] < 1:
+        raise ValueError(
+            f"configs must be a (K, N) array with 2 ≤ K ≤ 20000 and N ≥ 1, got {configs.shape}"
+        )
+    networks = check_int_array("networks", networks, 0, ndim=1)
     if networks.shape != (configs.shape[0],):
-        raise ValueError(f"networks must have shape ({configs.shape[0]},), got {networks.shape}")
+        raise ValueError(
+            f"networks must have shape ({configs.shape[0]},), one per row of configs, "
+            f"got {networks.shape}"
+        )
     x = configs.astype(np.float32)
     d = (1.0 - (x @ x.T) / configs.shape[1]) / 2.0
     same = networks[:, None] == networks[None, :]

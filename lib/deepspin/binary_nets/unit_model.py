@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepspin.binary_nets.evaluate import _check_spins
 from deepspin.binary_nets.lrnet import check_widths, layer_slices
 from deepspin.checks import as_generator, check_choice, check_int
-from deepspin.ising.exact import enumerate_exact
+from deepspin.ising.exact import MAX_N, enumerate_exact
 from deepspin.ising.inverse import fit_exact
 from deepspin.ising.model import check_spins
 from deepspin.ising.montecarlo import moments
@@ -51,9 +52,9 @@ def hidden_unit_blocks(samples, widths, layer, axis=None) -> np.ndarray:
     samples : array ``(n_samples, n_weights)`` of ±1
         Flattened configurations (:func:`deepspin.binary_nets.flatten_weights` order).
     widths : sequence of int
-        With at least one hidden layer.
+        ``(n_in, hidden..., n_out)``, each in [1, 100000], with at least one hidden layer.
     layer : int
-        Layer index.
+        Layer index, in ``[0, len(widths) − 2]``.
     axis : {None, "row", "column"}
         ``"row"``: a block is a row, the input weights of an output unit, which must be
         hidden (``layer`` below the last); ``"column"``: a column, the output weights of an
@@ -67,17 +68,17 @@ def hidden_unit_blocks(samples, widths, layer, axis=None) -> np.ndarray:
     widths = check_widths(widths)
     n_layers = len(widths) - 1
     layer = check_int("layer", layer, 0, n_layers - 1)
+    check_choice("axis", axis, (None, "row", "column"))
     if axis is None:
         _layer_shape(widths, layer)  # first or last layer of a network with hidden layers
         axis = "row" if layer == 0 else "column"
-    check_choice("axis", axis, ("row", "column"))
     if axis == "row" and layer == n_layers - 1:
         raise ValueError(f"axis 'row' needs hidden output units: layer {layer} is the last")
     if axis == "column" and layer == 0:
         raise ValueError("axis 'column' needs hidden input units: layer 0 is the first")
     slices = layer_slices(widths)
-    samples = np.asarray(samples)
-    if samples.ndim != 2 or samples.shape[1] != slices[-1].stop:
+    samples = _check_spins("samples", samples, ndim=2)
+    if samples.shape[1] != slices[-1].stop:
         raise ValueError(
             f"samples must have shape (n_samples, {slices[-1].stop}), got {samples.shape}"
         )
@@ -97,26 +98,26 @@ def block_coupling_rms(blocks, size, n_subsets=4, seed=None) -> np.ndarray:
 
     Parameters
     ----------
-    blocks : array ``(n_samples, n_units, block_size)`` of ±1
+    blocks : array ``(n_samples, n_units, block_size)`` of ±1, not empty
         From :func:`hidden_unit_blocks`.
-    size : int in [2, block_size]
-        Spins of the model.
+    size : int in [2, min(block_size, 24)]
+        Spins of the model (exact enumeration: at most 24).
     n_subsets : int ≥ 1
         Random subsets of ``size`` positions, each fitted separately.
-    seed : None, int or numpy Generator
+    seed : None, int ≥ 0 or numpy Generator
 
     Returns
     -------
     array ``(n_subsets,)``
         ``sqrt(mean_{i<j} J_ij²)`` of each subset's model.
     """
-    blocks = np.asarray(blocks)
-    if blocks.ndim != 3 or blocks.size == 0:
+    blocks = _check_spins("blocks", blocks, ndim=3)
+    if blocks.size == 0:
         raise ValueError(
             f"blocks must be a non-empty (n_samples, n_units, size) array, got {blocks.shape}"
         )
     block_size = blocks.shape[2]
-    size = check_int("size", size, 2, min(block_size, 24))
+    size = check_int("size", size, 2, min(block_size, MAX_N))
     n_subsets = check_int("n_subsets", n_subsets, 1)
     rng = as_generator(seed)
     pooled = blocks.reshape(-1, block_size)
@@ -195,10 +196,35 @@ def fit_unit_model(samples, widths, layer, **fit_options) -> UnitModel:
 
     The moments are averaged over the samples and over the units (the units are
     exchangeable under the relabelling symmetry), then fitted exactly by
-    :func:`deepspin.ising.fit_exact` (``fit_options`` are passed on).
+    :func:`deepspin.ising.fit_exact` (``fit_options`` are passed on: ``l2``, ``tol``,
+    ``max_iter``…).
+
+    Parameters
+    ----------
+    samples : array ``(n_samples, n_weights)`` of ±1, n_samples ≥ 1
+        Flattened configurations (:func:`deepspin.binary_nets.flatten_weights` order).
+    widths : sequence of int
+        ``(n_in, hidden..., n_out)``, each in [1, 100000], with at least one hidden layer;
+        the block (``widths[0]`` or ``widths[-1]`` spins) is fitted exactly, so at most 24.
+    layer : int
+        0 (the first layer: blocks are rows) or ``len(widths) − 2`` (the last: columns).
+
+    Returns
+    -------
+    UnitModel
+        Its ``fit`` is the :class:`~deepspin.results.SolverResult` of ``fit_exact``:
+        ``converged`` is ``residual <= tol``, and a fit that stops unconverged (e.g. at
+        ``max_iter``) warns with a ``RuntimeWarning``.
     """
     blocks = hidden_unit_blocks(samples, widths, layer)
     n_units, size = blocks.shape[1:]
+    if blocks.shape[0] == 0:
+        raise ValueError("samples must hold at least one configuration, got 0 rows")
+    if size > MAX_N:
+        raise ValueError(
+            f"widths {tuple(widths)} give blocks of {size} weights at layer {layer}; an exact "
+            f"fit enumerates 2^{size} states, at most 2^{MAX_N}"
+        )
     fit = fit_exact(*moments(blocks.reshape(-1, size)), **fit_options)
     layer, shape = _layer_shape(widths, layer)
     return UnitModel(*fit.value, layer, n_units, shape, fit)
