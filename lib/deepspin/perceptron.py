@@ -469,9 +469,16 @@ def _count_batch_jit(patterns, threshold, counts):
 
 def _threshold(n, kappa):
     # Δ = w·ξ/√N > κ  ⇔  w·ξ > κ√N; the integer field makes this w·ξ > floor(κ√N).
+    # (κ beyond 2^62, far above any |w·ξ|/√N ≤ √N, is clipped: κ√N could overflow to inf.)
+    if kappa >= 2.0**62:
+        return 2**62
+    return int(np.floor(kappa * np.sqrt(n) + 1e-12))
+
+
+def _kernel_threshold(n, kappa):
     # |w·ξ| ≤ N, so a threshold above N excludes every configuration just as N does: the
     # cap keeps a huge κ from overflowing the kernel's int64.
-    return min(int(np.floor(kappa * np.sqrt(n) + 1e-12)), n)
+    return min(_threshold(n, kappa), n)
 
 
 def _cumulative_counts(first_failure):
@@ -509,7 +516,7 @@ def count_solutions(patterns, kappa=0.0, progress=False):
     batch = np.ascontiguousarray(patterns[None] if single else patterns, dtype=np.int64)
     n = check_int("N (patterns.shape[-1])", batch.shape[-1], 1, 40)
     first = np.zeros((batch.shape[0], batch.shape[1] + 1), dtype=np.int64)
-    threshold = _threshold(n, kappa)
+    threshold = _kernel_threshold(n, kappa)
     # chunks of a few samples per parallel call, so that the bar moves
     chunk = 8
     starts = range(0, batch.shape[0], chunk)
@@ -710,7 +717,7 @@ def count_solutions_numpy(patterns, kappa=0.0, chunk=1 << 16):
     p, n = patterns.shape
     # the baseline builds all 2^N configurations: N = 30 is already 2^30 rows of fields
     n = check_int("N (patterns.shape[1])", n, 1, 30)
-    threshold = _threshold(n, check_real("kappa", kappa, 0.0))
+    threshold = _kernel_threshold(n, check_real("kappa", kappa, 0.0))
     chunk = check_int("chunk", chunk, 1, 1 << 24)
     bits = np.arange(n)
     first = np.zeros(p + 1, dtype=np.int64)
