@@ -112,6 +112,7 @@ def test_non_convergence_is_reported_and_warned():
     with pytest.warns(RuntimeWarning, match="belief_propagation"):
         result = belief_propagation(h, J, max_sweeps=20, init_scale=0.5)
     assert not result.converged and result.iterations == 20 and result.residual > 1e-8
+    assert result.tol == 1e-8 and result.residual > result.tol
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         belief_propagation(h, J, max_sweeps=20, init_scale=0.5, warn=False)
@@ -131,3 +132,44 @@ def test_bad_input():
         belief_propagation(h, J, damping=1.0)
     with pytest.raises(ValueError, match="messages"):
         belief_propagation(h, J, messages=(np.ones((2, 2)), np.ones((2, 2))))
+
+
+@pytest.mark.parametrize(("max_sweeps", "tol"), [(0, 1e-8), (1, 1e-8), (50, 1e-300)])
+def test_budget_and_tolerance_bound_every_run(max_sweeps, tol):
+    """``max_sweeps`` is the whole budget and ``converged`` is read from the residual
+    reported: a budget too small or a tolerance too tight is flagged and warned."""
+    rng = np.random.default_rng(8)
+    h, J = rng.normal(0.0, 0.3, 6), symmetric(6, 0.3, rng)  # converges, given the sweeps
+    with pytest.warns(RuntimeWarning, match="belief_propagation"):
+        result = belief_propagation(h, J, tol=tol, max_sweeps=max_sweeps)
+    assert result.converged is False
+    assert result.residual > tol and result.iterations <= max_sweeps
+    assert result.residual == np.inf if max_sweeps == 0 else np.isfinite(result.residual)
+    assert belief_propagation(h, J, tol=1e-8).converged  # the same model converges
+
+
+def test_bad_warm_start_and_flags():
+    h, J = np.zeros(3), np.zeros((3, 3))
+    ones = np.ones((3, 3))
+    for bad in [ones, (ones,), (ones, ones, ones), (ones, np.zeros((3, 3))), "ab"]:
+        with pytest.raises(ValueError, match="messages"):
+            belief_propagation(h, J, messages=bad)
+    with pytest.raises(ValueError, match="correlations"):
+        belief_propagation(h, J, correlations="no")
+    with pytest.raises(ValueError, match="init_scale"):
+        belief_propagation(h, J, init_scale=1e3)
+    with pytest.raises(ValueError, match="seed"):
+        belief_propagation(h, J, seed=-1)
+
+
+def test_symmetry_is_checked_up_to_round_off():
+    rng = np.random.default_rng(9)
+    J = symmetric(5, 0.5, rng)
+    scale = np.abs(J).max()
+    rounded = J.copy()
+    rounded[0, 1] += 1e-12 * scale  # rounding, e.g. of an inverse of a symmetric matrix
+    belief_propagation(np.zeros(5), rounded)
+    skewed = J.copy()
+    skewed[0, 1] += 1e-8 * scale
+    with pytest.raises(ValueError, match=r"J must be symmetric .* got J\[0, 1\]"):
+        belief_propagation(np.zeros(5), skewed)

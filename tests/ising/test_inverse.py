@@ -283,6 +283,15 @@ def test_pseudolikelihood_l1_zeroes_small_couplings(sparse_model_samples):
     assert not np.any(fit_zero[~true_zero])  # and no real one is lost
 
 
+@pytest.mark.parametrize("l1", [0.0, 0.05])
+def test_pseudolikelihood_budget_is_reported(sparse_model_samples, l1):
+    samples = sparse_model_samples[2]
+    with pytest.warns(RuntimeWarning, match="fit_pseudolikelihood"):
+        result = fit_pseudolikelihood(samples, l1=l1, max_iter=1, tol=1e-12)
+    assert result.converged is False and result.iterations <= 1
+    assert result.tol == 1e-12 and result.residual > result.tol
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 
@@ -333,7 +342,39 @@ def test_fit_warns_only_when_not_converged():
         warnings.simplefilter("error")
         assert fit_boltzmann(m, C).converged
     with pytest.warns(RuntimeWarning, match="max_steps"):
-        fit_boltzmann(m, C, init="independent", max_steps=1, tol=1e-12)
+        result = fit_boltzmann(m, C, init="independent", max_steps=1, tol=1e-12)
+    assert result.converged is False and result.iterations <= 1
+    assert result.tol == 1e-12 and result.residual > result.tol
+    assert result.info["stopped"] == "max_steps"
+
+
+def test_fitted_couplings_are_exactly_symmetric():
+    # preconditioned steps are symmetric only to rounding; the result must pass any
+    # symmetry check, however strict
+    rng = np.random.default_rng(11)
+    n = 30
+    h = rng.normal(0.0, 0.3, n) + 1.5 * rng.choice([-1.0, 1.0], n)
+    m, C = bp_moments(h, symmetric(n, 0.05, rng))
+    result = fit_boltzmann(m, C, init="independent", tol=1e-9, warn=False)
+    assert result.iterations > 5
+    J = result.value[1]
+    assert np.array_equal(J, J.T)
+
+
+def test_fit_residual_is_the_gradient_rmse_that_tol_bounds():
+    """With an L2 penalty the fit converges when the gradient RMSE (the stationarity of
+    the penalised likelihood) is below tol, while its RMSE to the data is γ|J|: the
+    residual reported is the former, the RMSE is in info."""
+    rng = np.random.default_rng(3)
+    h, J = rng.normal(0.0, 0.3, 4), symmetric(4, 0.5, rng)
+    m, C = bp_moments(h, J)
+    result = fit_boltzmann(m, C, l2=0.05, tol=1e-8, warn=False)
+    assert result.converged and result.residual <= 1e-8
+    state = belief_propagation(*result.value, tol=1e-13).value
+    assert_allclose(result.info["fit_rmse"], rmse(state.m, state.C, m, C), rtol=1e-4)
+    assert result.info["fit_rmse"] > 100 * result.tol  # the penalty keeps the RMSE up
+    assert result.info["fit_rmse"] == result.info["last"]["rmse"]
+    assert result.residual == result.info["last"]["gradient_rmse"]
 
 
 # --- exact maximum likelihood ------------------------------------------------------------------
@@ -384,6 +425,16 @@ def test_fit_exact_l2_stationarity():
     off = ~np.eye(n, dtype=bool)
     assert_allclose((C - C_fit)[off], 0.05 * J_fit[off], atol=1e-7)
     assert np.abs(J_fit).max() < np.abs(fit_exact(m, C).value[1]).max()
+
+
+def test_fit_exact_budget_is_reported():
+    rng = np.random.default_rng(22)
+    h, J = rng.normal(0.0, 0.4, 5), symmetric(5, 0.4, rng)
+    _, m, C = exact(h, J)
+    with pytest.warns(RuntimeWarning, match="fit_exact"):
+        result = fit_exact(m, C, max_iter=1, tol=1e-12)
+    assert result.converged is False and result.iterations <= 1
+    assert result.tol == 1e-12 and result.residual > result.tol
 
 
 def test_fit_exact_bad_input():

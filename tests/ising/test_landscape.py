@@ -238,6 +238,32 @@ def test_uniqueness_radius_certifies_equal_sweeps():
     assert ls.hysteresis_width(up, down) == 0.0
 
 
+def test_uniqueness_radius_budget_is_reported():
+    rng = np.random.default_rng(6)
+    n = 10
+    J = np.triu(rng.normal(0.0, 0.3, (n, n)), 1)
+    J = J + J.T
+    with pytest.warns(RuntimeWarning, match="bp_uniqueness_radius"):
+        result = ls.bp_uniqueness_radius(J, tol=1e-12, max_iter=1)
+    assert result.converged is False and result.iterations == 1
+    assert result.tol == 1e-12 and result.residual > result.tol
+    # the residual is the relative gap of the two bounds, the quantity tol bounds
+    assert_allclose(result.residual, (result.value - result.info["lower"]) / result.value)
+
+
+def test_landscape_flags_points_where_bp_runs_out_of_sweeps():
+    rng = np.random.default_rng(7)
+    n = 12
+    J = np.triu(rng.normal(0.0, 1.0, (n, n)), 1)  # a spin glass far below its transition
+    J, h = J + J.T, np.zeros(n)
+    reference = np.sign(rng.normal(size=n))
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        land = ls.entropy_landscape(h, J, reference, [0.1, 0.2], tol=1e-12, max_sweeps=2)
+    assert not land.converged.any() and np.all(land.residual > 1e-12)
+    # every damping level of the ladder gets max_sweeps sweeps: at most 4 × 2 in all
+    assert np.all(land.iterations <= 4 * 2)
+
+
 @pytest.mark.parametrize("J", [np.zeros(3), np.ones((2, 3)), np.array([[0, 1.0], [0.5, 0]])])
 def test_uniqueness_radius_rejects_bad_couplings(J):
     with pytest.raises(ValueError, match="J must"):

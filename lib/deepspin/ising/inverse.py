@@ -569,6 +569,12 @@ class _BPSolver:
         return None, used
 
 
+def _mirror_upper(J):
+    """Copy the upper triangle of ``J`` onto the lower one, in place."""
+    lower = np.tril_indices(J.shape[0], -1)
+    J[lower] = J.T[lower]
+
+
 def _check_start(h0, J0, n):
     """A starting model ``(h0, J0)`` of ``n`` spins (copies), or ``(None, None)``."""
     if (h0 is None) != (J0 is None):
@@ -958,6 +964,11 @@ def fit_boltzmann(
             if steps >= max_steps:
                 break
 
+    # the preconditioned steps are symmetric only up to rounding (s_i s_j and s_j s_i differ
+    # in the last bit); BP reads the upper triangle, so mirroring it returns exactly the
+    # model whose BP moments were fitted, and exactly symmetric
+    _mirror_upper(J)
+    _mirror_upper(best["J"])
     info = {key: np.asarray(value) for key, value in history.items()}
     info.update(
         bp_failures=solver.failures,
