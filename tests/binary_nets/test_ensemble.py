@@ -109,3 +109,32 @@ def test_acceptance_counts_only_the_draws_used(problem, tmp_path):
     # at threshold 0 every draw is accepted: draws must equal n_configs, not whole batches
     info = _collect(problem, tmp_path / "c", threshold=0.0, n_configs=300)
     assert info.draws == 300 and info.acceptance == 1.0
+
+
+def test_out_of_range_labels_are_refused_before_drawing(problem, tmp_path):
+    # issue 19: labels outside [0, n_out) scored every draw at accuracy 0, and the
+    # collection spent its draws before blaming the threshold
+    fields, x, y, _ = problem
+    bad = y.copy()
+    bad[5] = WIDTHS[-1]
+    with pytest.raises(ValueError, match=r"y_test must hold integers in \[0, 2\], got 3"):
+        bn.collect_ensemble(fields, WIDTHS, x, bad, tmp_path / "c", 10, 0.1)
+    x_nan = x.copy()
+    x_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="x_test must hold finite reals"):
+        bn.collect_ensemble(fields, WIDTHS, x_nan, y, tmp_path / "c", 10, 0.1)
+    assert not (tmp_path / "c").exists()  # refused before anything was written
+
+
+def test_reading_checks_its_arguments(problem, tmp_path):
+    with pytest.raises(ValueError, match=r"out_dir .* holds no collection"):
+        bn.load_ensemble(tmp_path / "missing")
+    with pytest.raises(ValueError, match=r"out_dir .* holds no collection"):
+        bn.ensemble_moments(tmp_path / "missing")
+    _collect(problem, tmp_path / "c", threshold=0.0, n_configs=20, chunk_size=20)
+    with pytest.raises(ValueError, match="max_configs"):
+        bn.load_ensemble(tmp_path / "c", max_configs=0)
+    with pytest.raises(ValueError, match="networks must be True or False"):
+        bn.load_ensemble(tmp_path / "c", networks="yes")
+    with pytest.raises(ValueError, match="configs must hold spins"):
+        bn.moments_in_memory(np.zeros((3, 4)))

@@ -347,3 +347,31 @@ def test_kernel_input_validation():
     state.exp_avg = state.exp_avg[:, :-1]
     with pytest.raises(ValueError, match="exp_avg_sq must be"):
         fused.adam_step(state, x, y, lr=0.1)
+
+
+def test_state_and_batches_are_checked():
+    fields, x, y, noise = _problem(SMALL, dtype=torch.float32)
+    state = fused.FusedState.from_fields(fields)
+    with pytest.raises(ValueError, match="theta must be a C-contiguous"):
+        fused.FusedState(state.theta.T, state.exp_avg, state.exp_avg_sq, SMALL)
+    with pytest.raises(ValueError, match=r"exp_avg_sq must hold finite reals in \[0, inf\)"):
+        fused.FusedState(state.theta, state.exp_avg, -1.0 - state.exp_avg_sq, SMALL)
+    theta = state.theta.copy()
+    theta[0, 0] = np.nan
+    with pytest.raises(ValueError, match="theta must hold finite reals"):
+        fused.FusedState(theta, state.exp_avg, state.exp_avg_sq, SMALL)
+    with pytest.raises(ValueError, match="step"):
+        fused.FusedState(state.theta, state.exp_avg, state.exp_avg_sq, SMALL, step=-1)
+    x_nan = x.clone()
+    x_nan[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="x must hold finite reals"):
+        fused.adam_step(state, x_nan, y, lr=0.1)
+    bad_noise = [n.clone() for n in noise]
+    bad_noise[0][0, 0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"noise\[0\] must hold finite reals"):
+        fused.loss_and_grad(fields, x, y, bad_noise)
+    with pytest.raises(ValueError, match=r"batches must hold integers in \[0, 36\], got -1"):
+        fused.train_steps(state, x, y, np.array([[0, -1]]), lr=0.1)
+    with pytest.raises(ValueError, match="betas must be a pair"):
+        fused.adam_step(state, x, y, lr=0.1, betas=None)
+    assert state.step == 0

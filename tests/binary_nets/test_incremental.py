@@ -1,5 +1,6 @@
 """Tests for deepspin.binary_nets.incremental: scoring draws by correcting a reference."""
 
+import dataclasses
 from itertools import pairwise
 
 import numpy as np
@@ -109,3 +110,25 @@ def test_validation():
         reference_layer(modes * 0, widths, x, labels)
     with pytest.raises(ValueError, match="x must be"):
         reference_layer(modes, widths, x[:, :4], labels)
+
+
+def test_reference_and_labels_are_checked():
+    widths = (6, 5, 3)
+    modes, configs, networks = _near_modes(widths, 2, 4, 0.1, seed=9)
+    x, labels = _data(widths, 100, seed=9)
+    reference = reference_layer(modes, widths, x, labels)
+    bad = labels.copy()
+    bad[0] = 3
+    with pytest.raises(ValueError, match=r"labels must hold integers in \[0, 2\], got 3"):
+        reference_layer(modes, widths, x, bad)
+    with pytest.raises(ValueError, match="reference must be a ReferenceLayer"):
+        count_correct_incremental(configs, networks, "reference")
+    broken = dataclasses.replace(reference, block=64)
+    with pytest.raises(ValueError, match="reference is not a ReferenceLayer built by"):
+        count_correct_incremental(configs, networks, broken)
+    with pytest.raises(ValueError, match=r"networks must hold integers in \[0, 1\], got 2"):
+        count_correct_incremental(configs, np.full(len(configs), 2), reference)
+    with pytest.raises(ValueError, match=r"screen_at\[0\]"):
+        count_correct_incremental(configs, networks, reference, screen_at=(0,))
+    with pytest.raises(ValueError, match="screen_z"):
+        count_correct_incremental(configs, networks, reference, screen_z=-1.0)

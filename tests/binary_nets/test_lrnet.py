@@ -176,3 +176,61 @@ def test_real_weight_reference_network():
     assert res.test_accuracy[-1].mean() > res.test_accuracy[0].mean() + 0.2
     with pytest.raises(ValueError, match="weights must be one of"):
         bn.train_ensemble(WIDTHS, x, y, x, y, weights="ternary")
+
+
+def test_bad_data_is_refused_before_any_kernel():
+    # issue 19: NaN inputs reached the numba kernel (SystemError); labels outside
+    # [0, n_out) trained on garbage
+    x, y = _data(50)
+    x_nan = x.copy()
+    x_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="x_train must hold finite reals"):
+        bn.train_ensemble(WIDTHS, x_nan, y, x, y, batch_size=10)
+    with pytest.raises(ValueError, match="x_test must hold finite reals"):
+        bn.train_ensemble(WIDTHS, x, y, x_nan, y, batch_size=10, backend="torch")
+    for name, bad in (("y_train", 3), ("y_test", -1)):
+        labels = y.copy()
+        labels[0] = bad
+        args = (x, labels, x, y) if name == "y_train" else (x, y, x, labels)
+        with pytest.raises(ValueError, match=rf"{name} must hold integers in \[0, 2\]"):
+            bn.train_ensemble(WIDTHS, *args, batch_size=10)
+    with pytest.raises(ValueError, match="one row per image"):
+        bn.train_ensemble(WIDTHS, x, y[:-1], x, y, batch_size=10)
+    with pytest.raises(ValueError, match="progress must be True or False"):
+        bn.train_ensemble(WIDTHS, x, y, x, y, batch_size=10, progress="no")
+    with pytest.raises(ValueError, match="init_scale"):
+        bn.train_ensemble(WIDTHS, x, y, x, y, batch_size=10, init_scale=-1.0)
+    with pytest.raises(ValueError, match="device"):
+        bn.train_ensemble(WIDTHS, x, y, x, y, batch_size=10, device="tpu")
+
+
+def test_scoring_refuses_what_it_cannot_score():
+    x, y = _data(50)
+    configs = np.ones((2, bn.n_weights(WIDTHS)), dtype=np.int8)
+    labels = y.copy()
+    labels[0] = 7
+    with pytest.raises(ValueError, match=r"labels must hold integers in \[0, 2\], got 7"):
+        bn.configuration_accuracy(configs, WIDTHS, x, labels)
+    with pytest.raises(ValueError, match=r"configs must hold spins in \{-1, \+1\}, got 0"):
+        bn.configuration_accuracy(configs * 0, WIDTHS, x, y)
+    with pytest.raises(ValueError, match="device"):
+        bn.configuration_accuracy(configs, WIDTHS, x, y, device="tpu")
+
+
+def test_fields_and_devices_are_checked():
+    fields = bn.init_fields(WIDTHS, 2, seed=0)
+    with pytest.raises(ValueError, match="dtype"):
+        bn.init_fields(WIDTHS, dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"fields\[1\] has shape"):
+        bn.sample_configurations([fields[0], fields[2]])
+    nan = [f.clone() for f in fields]
+    nan[2][0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"fields\[2\] must hold finite reals"):
+        bn.meanfield_logits(nan, torch.zeros(3, WIDTHS[0]))
+    with pytest.raises(ValueError, match=r"noise\[0\] must have shape"):
+        bn.meanfield_logits(fields, torch.zeros(3, WIDTHS[0]),
+                            [torch.zeros(2, 4, w) for w in WIDTHS[1:]])  # fmt: skip
+    with pytest.raises(ValueError, match="layers"):
+        bn.flatten_weights([fields[0], fields[1].numpy()])
+    with pytest.raises(ValueError, match="widths must be a sequence"):
+        bn.n_weights(None)

@@ -218,3 +218,21 @@ def test_network_distances_separate_clusters():
         bn.network_distances(configs, networks[:-1])
     with pytest.raises(ValueError, match="at least two"):
         bn.network_distances(configs[:2], np.array([0, 1]))
+
+
+def test_moments_and_labels_are_checked():
+    n = bn.n_weights(WIDTHS)
+    with pytest.raises(ValueError, match=r"m must hold finite reals in \[-1, 1\], got 1.5"):
+        bn.orbit_means(np.full(n, 1.5), WIDTHS)
+    C = np.eye(n)
+    C[0, 1] = np.nan
+    with pytest.raises(ValueError, match="C must hold finite reals"):
+        bn.pair_correlations(np.zeros(n), C, WIDTHS, 2.0)
+    with pytest.raises(ValueError, match=r"networks must hold integers in \[0, 2\], got 3"):
+        bn.effective_networks([0, 1, 3], n_networks=3)
+    with pytest.raises(ValueError, match="networks must be an array of integers"):
+        bn.effective_networks([0.0, 1.0])
+    with pytest.raises(ValueError, match="configs must hold spins"):
+        bn.network_distances(np.zeros((4, 6)), np.array([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="configs must hold finite reals"):
+        bn.relabel_hidden_units(np.full((2, n), np.nan), WIDTHS)

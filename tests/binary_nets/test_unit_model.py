@@ -135,3 +135,36 @@ def test_block_coupling_rms_recovers_known_couplings():
         bn_block_rms(blocks, 9)
     with pytest.raises(ValueError, match="blocks"):
         bn_block_rms(blocks[0], 3)
+
+
+@pytest.mark.parametrize("options", [dict(max_iter=1), dict(tol=1e-300, max_iter=50)])
+def test_an_unconverged_fit_says_so(options):
+    # solver honesty (issue 19): the flag is read from the residual it reports, the
+    # iterations stay within max_iter, and stopping short warns
+    rng = np.random.default_rng(4)
+    h1, J1 = _random_block_model(6, rng, scale=0.8)
+    h3, J3 = _random_block_model(5, rng, scale=0.8)
+    flat = _layers_from_units((h1, h3), (J1, J3), 2_000, rng)
+    tol = options.get("tol", 1e-7)  # fit_exact's default
+    with pytest.warns(RuntimeWarning, match="without converging"):
+        model = fit_unit_model(flat, WIDTHS, 0, **options)
+    fit = model.fit
+    assert fit.converged is False and fit.residual > tol
+    assert 1 <= fit.iterations <= options["max_iter"]
+    assert fit.tol is None or fit.tol == tol
+
+
+def test_unit_model_inputs_are_checked():
+    flat = np.random.default_rng(5).choice([-1, 1], size=(20, 6 * 4 + 4 * 3 + 3 * 5))
+    bad = flat.copy()
+    bad[3, 0] = 0
+    with pytest.raises(ValueError, match=r"samples must hold spins in \{-1, \+1\}, got 0"):
+        fit_unit_model(bad, WIDTHS, 0)
+    with pytest.raises(ValueError, match="axis must be one of"):
+        hidden_unit_blocks(flat, WIDTHS, 1, axis="diagonal")
+    with pytest.raises(ValueError, match="at most 2\\^24"):
+        fit_unit_model(np.ones((2, 25 * 2 + 2 * 3)), (25, 2, 3), 0)
+    blocks = hidden_unit_blocks(flat, WIDTHS, 0).astype(float)
+    blocks[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="blocks must hold spins"):
+        bn_block_rms(blocks, 3)

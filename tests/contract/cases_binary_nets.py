@@ -28,8 +28,7 @@ from contract_spec import (
 
 from deepspin import binary_nets as bn
 from deepspin.binary_nets import cases as zh_cases
-from deepspin.binary_nets import ensemble, evaluate, fused, incremental, lrnet, symmetry
-from deepspin.binary_nets import unit_model
+from deepspin.binary_nets import ensemble, evaluate, fused, incremental, lrnet, symmetry, unit_model
 
 W = (4, 3, 2)  # 18 weights
 N_W = 18
@@ -72,9 +71,14 @@ def _bad_fields(none=True, mixed=True):
     nan = [f.clone() for f in good]
     nan[0][0, 0, 0] = math.nan
     out = [
-        "abc", [], [good[0], good[1][:1]], [good[0], torch.zeros(2, 2, 5)],
-        [good[0][0], good[1]], nan, 3,
-    ]  # fmt: skip
+        "abc",
+        [],
+        [good[0], good[1][:1]],
+        [good[0], torch.zeros(2, 2, 5)],
+        [good[0][0], good[1]],
+        nan,
+        3,
+    ]
     out += [None] if none else []
     out += [[good[0], good[1].numpy()]] if mixed else []
     return tuple(out)
@@ -98,8 +102,9 @@ def _collection():
     if not hasattr(_collection, "path"):
         x, y = _images(16)
         path = _scratch() / "c"
-        bn.collect_ensemble(_fields(scale=2.0, seed=1), W, x, y, path, 4, 0.0, chunk_size=4,
-                            draw_batch=8)  # fmt: skip
+        bn.collect_ensemble(
+            _fields(scale=2.0, seed=1), W, x, y, path, 4, 0.0, chunk_size=4, draw_batch=8
+        )
         _collection.path = str(path)
     return _collection.path
 
@@ -126,14 +131,29 @@ OVER = dict(n_networks=2, over_n_train=20, over_batch_size=10, over_epochs=1, se
 
 
 def _make_ensemble():
-    return dict(case="deep_over", data=_mnist_like(), out_dir=str(_scratch() / "e"),
-                n_configs=2, threshold=0.0, epochs=1, lr=0.3, l2=1e-5, progress=False,
-                **OVER)  # fmt: skip
+    return dict(
+        case="deep_over",
+        data=_mnist_like(),
+        out_dir=str(_scratch() / "e"),
+        n_configs=2,
+        threshold=0.0,
+        epochs=1,
+        lr=0.3,
+        l2=1e-5,
+        progress=False,
+        **OVER,
+    )
 
 
 def _cached_ensembles():
-    return dict(data=_mnist_like(), n_configs=2, thresholds={"deep_over": 0.0},
-                root=str(_scratch()), progress=False, **OVER)  # fmt: skip
+    return dict(
+        data=_mnist_like(),
+        n_configs=2,
+        thresholds={"deep_over": 0.0},
+        root=str(_scratch()),
+        progress=False,
+        **OVER,
+    )
 
 
 def _reference():
@@ -144,11 +164,28 @@ def _reference():
 def _train_ensemble():
     x, y = _images()
     return dict(
-        widths=W, x_train=x, y_train=y, x_test=x, y_test=y, n_networks=2, epochs=1,
-        batch_size=4, batches_per_epoch=None, lr=0.3, l2=1e-5, init_scale=0.1, eval_every=1,
-        eval_draws=1, seed=0, device="cpu", initial_fields=None, noise_fn=None,
-        weights="binary", progress=False, backend=None,
-    )  # fmt: skip
+        widths=W,
+        x_train=x,
+        y_train=y,
+        x_test=x,
+        y_test=y,
+        n_networks=2,
+        epochs=1,
+        batch_size=4,
+        batches_per_epoch=None,
+        lr=0.3,
+        l2=1e-5,
+        init_scale=0.1,
+        eval_every=1,
+        eval_draws=1,
+        seed=0,
+        device="cpu",
+        initial_fields=None,
+        noise_fn=None,
+        weights="binary",
+        progress=False,
+        backend=None,
+    )
 
 
 def _state():
@@ -163,15 +200,20 @@ def _moments(n, seed=0):
 IMAGES = dict(x=Array(fixed_shape=True), labels=IntArray(0, N_OUT - 1, fixed_shape=True))
 SCREENING = dict(threshold=Real(0.0, 1.0), screen_at=SCREEN_AT, screen_z=Real(0.0))
 TRAIN_TEST = dict(
-    x_train=Array(fixed_shape=True), y_train=IntArray(0, N_OUT - 1, fixed_shape=True),
-    x_test=Array(fixed_shape=True), y_test=IntArray(0, N_OUT - 1, fixed_shape=True),
-)  # fmt: skip
+    x_train=Array(fixed_shape=True),
+    y_train=IntArray(0, N_OUT - 1, fixed_shape=True),
+    x_test=Array(fixed_shape=True),
+    y_test=IntArray(0, N_OUT - 1, fixed_shape=True),
+)
 ADAM = dict(
-    lr=Real(0.0, 100.0, low_open=True), l2=Real(0.0), seed=Int(0, 2**63 - 1),
-    betas=Values(((0.9,), (1.0, 0.999), (-0.1, 0.9), (math.nan, 0.9), (0.9, 0.999, 0.5),
-                  "ab", None, 0.9)),
+    lr=Real(0.0, 100.0, low_open=True),
+    l2=Real(0.0),
+    seed=Int(0, 2**63 - 1),
+    betas=Values(
+        ((0.9,), (1.0, 0.999), (-0.1, 0.9), (math.nan, 0.9), (0.9, 0.999, 0.5), "ab", None, 0.9)
+    ),
     eps=Real(0.0),
-)  # fmt: skip
+)
 STATE = Values(("abc", None, 3, {"theta": np.zeros((2, N_W))}))
 
 CASES = [
@@ -179,8 +221,7 @@ CASES = [
     Case(lrnet.check_widths, {"widths": W}, {"widths": WIDTHS}),
     Case(lrnet.n_weights, {"widths": W}, {"widths": WIDTHS}),
     Case(lrnet.layer_slices, {"widths": W}, {"widths": WIDTHS}),
-    Case(lrnet.flatten_weights, lambda: {"layers": _fields()},
-         {"layers": Values(_bad_fields())}),  # fmt: skip
+    Case(lrnet.flatten_weights, lambda: {"layers": _fields()}, {"layers": Values(_bad_fields())}),
     Case(
         lrnet.unflatten_weights,
         lambda: {"flat": np.random.default_rng(0).standard_normal((2, N_W)), "widths": W},
@@ -188,19 +229,28 @@ CASES = [
     ),
     Case(
         lrnet.init_fields,
-        {"widths": W, "n_networks": 2, "scale": 0.1, "seed": 0, "device": "cpu",
-         "dtype": torch.float32},
-        {"widths": WIDTHS, "n_networks": Int(1), "scale": Real(0.0), "seed": Seed(),
-         "device": Device(), "dtype": Values((torch.int64, torch.float16, np.float32,
-                                             "float32", None))},
-    ),  # fmt: skip
+        {
+            "widths": W,
+            "n_networks": 2,
+            "scale": 0.1,
+            "seed": 0,
+            "device": "cpu",
+            "dtype": torch.float32,
+        },
+        {
+            "widths": WIDTHS,
+            "n_networks": Int(1),
+            "scale": Real(0.0),
+            "seed": Seed(),
+            "device": Device(),
+            "dtype": Values((torch.int64, torch.float16, np.float32, "float32", None)),
+        },
+    ),
     Case(
         lrnet.meanfield_logits,
-        lambda: {"fields": _fields(), "x": torch.randn(5, W[0]), "noise": None,
-                 "generator": None},
-        {"fields": FIELDS, "x": Array(), "noise": Values(_bad_noise(5)),
-         "generator": GENERATOR},
-    ),  # fmt: skip
+        lambda: {"fields": _fields(), "x": torch.randn(5, W[0]), "noise": None, "generator": None},
+        {"fields": FIELDS, "x": Array(), "noise": Values(_bad_noise(5)), "generator": GENERATOR},
+    ),
     Case(
         lrnet.sample_configurations,
         lambda: {"fields": _fields(), "n_per_network": 2, "generator": None},
@@ -208,133 +258,273 @@ CASES = [
     ),
     Case(
         lrnet.configuration_accuracy,
-        lambda: dict(zip(("x", "labels"), _images(), strict=True), configs=_spins((3, N_W)),
-                     widths=W, chunk=32, tile=2000, device=None),
-        {"configs": Spins(fixed_shape=False), "widths": WIDTHS, **IMAGES, "chunk": Int(1),
-         "tile": Int(1), "device": Device()},
-    ),  # fmt: skip
+        lambda: dict(
+            zip(("x", "labels"), _images(), strict=True),
+            configs=_spins((3, N_W)),
+            widths=W,
+            chunk=32,
+            tile=2000,
+            device=None,
+        ),
+        {
+            "configs": Spins(fixed_shape=False),
+            "widths": WIDTHS,
+            **IMAGES,
+            "chunk": Int(1),
+            "tile": Int(1),
+            "device": Device(),
+        },
+    ),
     Case(
         lrnet.train_ensemble,
         _train_ensemble,
         {
-            "widths": WIDTHS, **TRAIN_TEST, "n_networks": Int(1), "epochs": Int(0),
-            "batch_size": Int(1, 8), "batches_per_epoch": Int(1, allow_none=True),
-            "lr": Real(0.0, 100.0, low_open=True), "l2": Real(0.0), "init_scale": Real(0.0),
-            "eval_every": Int(0), "eval_draws": Int(1), "seed": Seed(), "device": Device(),
-            "initial_fields": Values(_bad_fields(none=False)), "noise_fn": Values(("abc", 3)),
-            "weights": Choice(("binary", "real")), "progress": Bool(),
+            "widths": WIDTHS,
+            **TRAIN_TEST,
+            "n_networks": Int(1),
+            "epochs": Int(0),
+            "batch_size": Int(1, 8),
+            "batches_per_epoch": Int(1, allow_none=True),
+            "lr": Real(0.0, 100.0, low_open=True),
+            "l2": Real(0.0),
+            "init_scale": Real(0.0),
+            "eval_every": Int(0),
+            "eval_draws": Int(1),
+            "seed": Seed(),
+            "device": Device(),
+            "initial_fields": Values(_bad_fields(none=False)),
+            "noise_fn": Values(("abc", 3)),
+            "weights": Choice(("binary", "real")),
+            "progress": Bool(),
             "backend": Choice((None, "numba", "torch")),
         },
-    ),  # fmt: skip
+    ),
     # --- evaluate, incremental -----------------------------------------------------------
     Case(
         evaluate.count_correct,
-        lambda: dict(zip(("x", "labels"), _images(), strict=True), configs=_spins((3, N_W)),
-                     widths=W, threshold=0.0, screen_at=(2,), screen_z=4.0),
+        lambda: dict(
+            zip(("x", "labels"), _images(), strict=True),
+            configs=_spins((3, N_W)),
+            widths=W,
+            threshold=0.0,
+            screen_at=(2,),
+            screen_z=4.0,
+        ),
         {"configs": Spins(fixed_shape=False), "widths": WIDTHS, **IMAGES, **SCREENING},
-    ),  # fmt: skip
+    ),
     Case(
         incremental.reference_layer,
-        lambda: dict(zip(("x", "labels"), _images(), strict=True), modes=_spins((2, N_W)),
-                     widths=W, block=128),
+        lambda: dict(
+            zip(("x", "labels"), _images(), strict=True),
+            modes=_spins((2, N_W)),
+            widths=W,
+            block=128,
+        ),
         {"modes": Spins(fixed_shape=False), "widths": WIDTHS, **IMAGES, "block": Int(1)},
-    ),  # fmt: skip
+    ),
     Case(
         incremental.count_correct_incremental,
-        lambda: dict(configs=_spins((4, N_W), seed=2), networks=np.array([0, 1, 0, 1]),
-                     reference=_reference(), threshold=0.0, screen_at=(2,), screen_z=4.0),
-        {"configs": Spins(), "networks": IntArray(0, 1, fixed_shape=True),
-         "reference": Values(("abc", None, 3, dataclasses.replace(_reference(), block=64),
-                              dataclasses.replace(_reference(), labels=np.arange(8)))),
-         **SCREENING},
-    ),  # fmt: skip
+        lambda: dict(
+            configs=_spins((4, N_W), seed=2),
+            networks=np.array([0, 1, 0, 1]),
+            reference=_reference(),
+            threshold=0.0,
+            screen_at=(2,),
+            screen_z=4.0,
+        ),
+        {
+            "configs": Spins(),
+            "networks": IntArray(0, 1, fixed_shape=True),
+            "reference": Values(
+                (
+                    "abc",
+                    None,
+                    3,
+                    dataclasses.replace(_reference(), block=64),
+                    dataclasses.replace(_reference(), labels=np.arange(8)),
+                )
+            ),
+            **SCREENING,
+        },
+    ),
     # --- ensemble --------------------------------------------------------------------------
     Case(
         ensemble.collect_ensemble,
-        lambda: dict(zip(("x_test", "y_test"), _images(16), strict=True),
-                     fields=_fields(scale=2.0), widths=W, out_dir=str(_scratch() / "c"),
-                     n_configs=4, threshold=0.0, chunk_size=4, screen_at=(), screen_z=4.0,
-                     draw_batch=8, max_draws=None, seed=0, progress=False),
-        {"fields": FIELDS, "widths": Values((*WIDTHS.invalid, (4, 3, 3))),
-         "x_test": Array(fixed_shape=True), "y_test": IntArray(0, N_OUT - 1, fixed_shape=True),
-         "out_dir": PATH, "n_configs": Int(1), "threshold": Real(0.0, 1.0),
-         "chunk_size": Int(1), "screen_at": SCREEN_AT, "screen_z": Real(0.0, 10.0),
-         "draw_batch": Int(1), "max_draws": Int(1, allow_none=True), "seed": Int(0),
-         "progress": Bool()},
-    ),  # fmt: skip
+        lambda: dict(
+            zip(("x_test", "y_test"), _images(16), strict=True),
+            fields=_fields(scale=2.0),
+            widths=W,
+            out_dir=str(_scratch() / "c"),
+            n_configs=4,
+            threshold=0.0,
+            chunk_size=4,
+            screen_at=(),
+            screen_z=4.0,
+            draw_batch=8,
+            max_draws=None,
+            seed=0,
+            progress=False,
+        ),
+        {
+            "fields": FIELDS,
+            "widths": Values((*WIDTHS.invalid, (4, 3, 3))),
+            "x_test": Array(fixed_shape=True),
+            "y_test": IntArray(0, N_OUT - 1, fixed_shape=True),
+            "out_dir": PATH,
+            "n_configs": Int(1),
+            "threshold": Real(0.0, 1.0),
+            "chunk_size": Int(1),
+            "screen_at": SCREEN_AT,
+            "screen_z": Real(0.0, 10.0),
+            "draw_batch": Int(1),
+            "max_draws": Int(1, allow_none=True),
+            "seed": Int(0),
+            "progress": Bool(),
+        },
+    ),
     Case(
         ensemble.load_ensemble,
         lambda: {"out_dir": _collection(), "max_configs": 3, "networks": True},
-        {"out_dir": Values((None, 3.5, "", "/nonexistent/collection")),
-         "max_configs": Int(1, allow_none=True), "networks": Bool()},
-    ),  # fmt: skip
+        {
+            "out_dir": Values((None, 3.5, "", "/nonexistent/collection")),
+            "max_configs": Int(1, allow_none=True),
+            "networks": Bool(),
+        },
+    ),
     Case(
         ensemble.ensemble_moments,
         lambda: {"out_dir": _collection()},
         {"out_dir": Values((None, 3.5, "", "/nonexistent/collection"))},
     ),
-    Case(ensemble.moments_in_memory, lambda: {"configs": _spins((5, 6))},
-         {"configs": Spins(fixed_shape=False)}),  # fmt: skip
+    Case(
+        ensemble.moments_in_memory,
+        lambda: {"configs": _spins((5, 6))},
+        {"configs": Spins(fixed_shape=False)},
+    ),
     # --- cases -----------------------------------------------------------------------------
-    Case(zh_cases.Case, {"widths": W, "over_parametrised": False},
-         {"widths": WIDTHS, "over_parametrised": Bool()}),  # fmt: skip
+    Case(
+        zh_cases.Case,
+        {"widths": W, "over_parametrised": False},
+        {"widths": WIDTHS, "over_parametrised": Bool()},
+    ),
     Case(zh_cases.parts, {"widths": DEEP}, {"widths": WIDTHS}),
     Case(
         zh_cases.make_ensemble,
         _make_ensemble,
-        {"case": Choice(tuple(bn.ZH_CASES)), "data": DATA, "out_dir": PATH,
-         "n_configs": Int(1), "threshold": Real(0.0, 1.0), "n_networks": Int(1),
-         "epochs": Int(0), "over_n_train": Int(1), "over_batch_size": Int(1, 20),
-         "over_epochs": Int(0), "lr": Real(0.0, 100.0, low_open=True), "l2": Real(0.0),
-         "seed": Int(0), "progress": Bool()},
-    ),  # fmt: skip
+        {
+            "case": Choice(tuple(bn.ZH_CASES)),
+            "data": DATA,
+            "out_dir": PATH,
+            "n_configs": Int(1),
+            "threshold": Real(0.0, 1.0),
+            "n_networks": Int(1),
+            "epochs": Int(0),
+            "over_n_train": Int(1),
+            "over_batch_size": Int(1, 20),
+            "over_epochs": Int(0),
+            "lr": Real(0.0, 100.0, low_open=True),
+            "l2": Real(0.0),
+            "seed": Int(0),
+            "progress": Bool(),
+        },
+    ),
     Case(
         zh_cases.cached_ensembles,
         _cached_ensembles,
-        {"data": DATA, "n_configs": Int(1),
-         "thresholds": Values(("abc", None, {"wide": 0.5}, {"deep_over": 1.5},
-                               {"deep_over": math.nan}, {"deep_over": "x"})),
-         "root": Values((3.5, "")), "progress": Bool()},
-    ),  # fmt: skip
+        {
+            "data": DATA,
+            "n_configs": Int(1),
+            "thresholds": Values(
+                (
+                    "abc",
+                    None,
+                    {"wide": 0.5},
+                    {"deep_over": 1.5},
+                    {"deep_over": math.nan},
+                    {"deep_over": "x"},
+                )
+            ),
+            "root": Values((3.5, "")),
+            "progress": Bool(),
+        },
+    ),
     # --- fused -----------------------------------------------------------------------------
     Case(
         fused.standard_normal,
         {"n": 4, "seed": 1, "step": 2, "network": 3},
-        {"n": Int(0), "seed": Int(0, 2**63 - 1), "step": Int(0, 2**63 - 1),
-         "network": Int(0, 2**63 - 1)},
-    ),  # fmt: skip
+        {
+            "n": Int(0),
+            "seed": Int(0, 2**63 - 1),
+            "step": Int(0, 2**63 - 1),
+            "network": Int(0, 2**63 - 1),
+        },
+    ),
     Case(
         fused.FusedState,
-        lambda: {"theta": np.random.default_rng(0).standard_normal((2, N_W)),
-                 "exp_avg": np.zeros((2, N_W)), "exp_avg_sq": np.zeros((2, N_W)),
-                 "widths": W, "step": 0},
-        {"theta": Array(fixed_shape=True), "exp_avg": Array(fixed_shape=True),
-         "exp_avg_sq": Array(0.0, fixed_shape=True),
-         "widths": Values((*WIDTHS.invalid, (4, 3, 3))), "step": Int(0)},
-    ),  # fmt: skip
+        lambda: {
+            "theta": np.random.default_rng(0).standard_normal((2, N_W)),
+            "exp_avg": np.zeros((2, N_W)),
+            "exp_avg_sq": np.zeros((2, N_W)),
+            "widths": W,
+            "step": 0,
+        },
+        {
+            "theta": Array(fixed_shape=True),
+            "exp_avg": Array(fixed_shape=True),
+            "exp_avg_sq": Array(0.0, fixed_shape=True),
+            "widths": Values((*WIDTHS.invalid, (4, 3, 3))),
+            "step": Int(0),
+        },
+    ),
     Case(
         fused.loss_and_grad,
-        lambda: dict(zip(("x", "labels"), _images(), strict=True), fields=_fields(),
-                     noise=[np.ones((2, 8, 3)), np.ones((2, 8, 2))], l2=0.0),
-        {"fields": Values(_bad_fields(mixed=False)), **IMAGES, "noise": Values(_bad_noise()),
-         "l2": Real(0.0)},
-    ),  # fmt: skip
+        lambda: dict(
+            zip(("x", "labels"), _images(), strict=True),
+            fields=_fields(),
+            noise=[np.ones((2, 8, 3)), np.ones((2, 8, 2))],
+            l2=0.0,
+        ),
+        {
+            "fields": Values(_bad_fields(mixed=False)),
+            **IMAGES,
+            "noise": Values(_bad_noise()),
+            "l2": Real(0.0),
+        },
+    ),
     Case(
         fused.adam_step,
-        lambda: dict(zip(("x", "labels"), _images(), strict=True), state=_state(), lr=0.1,
-                     l2=0.0, seed=0, noise=None, betas=(0.9, 0.999), eps=1e-8),
+        lambda: dict(
+            zip(("x", "labels"), _images(), strict=True),
+            state=_state(),
+            lr=0.1,
+            l2=0.0,
+            seed=0,
+            noise=None,
+            betas=(0.9, 0.999),
+            eps=1e-8,
+        ),
         {"state": STATE, **IMAGES, **ADAM, "noise": Values(_bad_noise())},
-    ),  # fmt: skip
+    ),
     Case(
         fused.train_steps,
-        lambda: dict(zip(("x", "labels"), _images(), strict=True), state=_state(),
-                     batches=np.arange(8).reshape(2, 4), lr=0.1, l2=0.0, seed=0,
-                     betas=(0.9, 0.999), eps=1e-8),
+        lambda: dict(
+            zip(("x", "labels"), _images(), strict=True),
+            state=_state(),
+            batches=np.arange(8).reshape(2, 4),
+            lr=0.1,
+            l2=0.0,
+            seed=0,
+            betas=(0.9, 0.999),
+            eps=1e-8,
+        ),
         {"state": STATE, **IMAGES, "batches": IntArray(0, 7), **ADAM},
-    ),  # fmt: skip
+    ),
     # --- symmetry --------------------------------------------------------------------------
-    Case(symmetry.orbit_means, lambda: {"m": _moments(N_W)[0], "widths": W},
-         {"m": MOMENT, "widths": WIDTHS}),  # fmt: skip
+    Case(
+        symmetry.orbit_means,
+        lambda: {"m": _moments(N_W)[0], "widths": W},
+        {"m": MOMENT, "widths": WIDTHS},
+    ),
     Case(
         symmetry.effective_networks,
         {"networks": np.array([0, 1, 1, 2]), "n_networks": 3},
@@ -374,15 +564,23 @@ CASES = [
     Case(
         unit_model.hidden_unit_blocks,
         lambda: {"samples": _spins((6, N_W)), "widths": W, "layer": 0, "axis": None},
-        {"samples": Spins(fixed_shape=False), "widths": WIDTHS, "layer": Int(0, 1),
-         "axis": Choice((None, "row", "column"))},
-    ),  # fmt: skip
+        {
+            "samples": Spins(fixed_shape=False),
+            "widths": WIDTHS,
+            "layer": Int(0, 1),
+            "axis": Choice((None, "row", "column")),
+        },
+    ),
     Case(
         unit_model.block_coupling_rms,
         lambda: {"blocks": _spins((30, 3, 4)), "size": 3, "n_subsets": 1, "seed": 0},
-        {"blocks": Spins(fixed_shape=False), "size": Int(2, 4), "n_subsets": Int(1),
-         "seed": Seed()},
-    ),  # fmt: skip
+        {
+            "blocks": Spins(fixed_shape=False),
+            "size": Int(2, 4),
+            "n_subsets": Int(1),
+            "seed": Seed(),
+        },
+    ),
     Case(
         unit_model.fit_unit_model,
         lambda: {"samples": _spins((30, N_W)), "widths": W, "layer": 0},

@@ -239,7 +239,8 @@ def _check_spins(name, value, ndim, rows=1 << 20):
         part = array[start : start + step]
         bad = (part != 1) & (part != -1)
         if bad.any():
-            raise ValueError(f"{name} must hold spins in {{-1, +1}}, got {part[bad].flat[0]!r}")
+            first = part[bad].flat[0].item()
+            raise ValueError(f"{name} must hold spins in {{-1, +1}}, got {first!r}")
     return array
 
 

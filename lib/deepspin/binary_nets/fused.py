@@ -501,7 +501,7 @@ def _numpy(a, name):
 
 def _check_finite(name, a):
     if not np.all(np.isfinite(a)):
-        bad = a[~np.isfinite(a)].flat[0]
+        bad = a[~np.isfinite(a)].flat[0].item()
         raise ValueError(f"{name} must hold finite reals, got {bad!r}")
     return a
 
@@ -682,7 +682,7 @@ class FusedState:
             got = ", ".join(f"{name} {a.dtype} {a.shape}" for name, a in arrays.items())
             raise ValueError(f"theta, exp_avg and exp_avg_sq must share one shape and dtype: {got}")
         if np.any(self.exp_avg_sq < 0):
-            bad = self.exp_avg_sq[self.exp_avg_sq < 0].flat[0]
+            bad = self.exp_avg_sq[self.exp_avg_sq < 0].flat[0].item()
             raise ValueError(f"exp_avg_sq must hold finite reals in [0, inf), got {bad!r}")
         self.step = check_int("step", self.step, 0)
 
