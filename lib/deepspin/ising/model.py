@@ -68,14 +68,14 @@ def _check_model(h, J, max_n=None, names=("h", "J"), why="here"):
     if diagonal != 0:
         i = int(np.argmax(np.abs(np.diagonal(J))))
         raise ValueError(
-            f"{j_name} must have a zero diagonal, got {j_name}[{i}, {i}] = {J[i, i]!r}"
+            f"{j_name} must have a zero diagonal, got {j_name}[{i}, {i}] = {float(J[i, i])!r}"
         )
     if asymmetry > _SYMMETRY_TOL * max(largest, 1e-300):
         i, j = np.unravel_index(int(np.argmax(np.abs(J - J.T))), J.shape)
         raise ValueError(
             f"{j_name} must be symmetric (|{j_name}_ij − {j_name}_ji| ≤ {_SYMMETRY_TOL:g} "
-            f"max |{j_name}|), got {j_name}[{i}, {j}] = {J[i, j]!r}, "
-            f"{j_name}[{j}, {i}] = {J[j, i]!r}"
+            f"max |{j_name}|), got {j_name}[{i}, {j}] = {float(J[i, j])!r}, "
+            f"{j_name}[{j}, {i}] = {float(J[j, i])!r}"
         )
     return h, J
 
