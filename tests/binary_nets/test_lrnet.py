@@ -141,15 +141,18 @@ def test_configuration_accuracy_against_numpy():
     rng = np.random.default_rng(6)
     configs = rng.choice(np.array([-1, 1], dtype=np.int8), size=(70, bn.n_weights(WIDTHS)))
     got = bn.configuration_accuracy(configs, WIDTHS, x, y, chunk=16, tile=128)
-    for acc, config in zip(got, configs, strict=True):
+    # the torch path (GPUs), run on the CPU, scores the same configurations
+    via_torch = bn.lrnet._torch_accuracy(configs, WIDTHS, x, y, 16, 128, torch.device("cpu"))
+    for acc, acc_torch, config in zip(got, via_torch, configs, strict=True):
         logits = _numpy_logits(config.astype(float), WIDTHS, x)
         # ±1 weights make exact ties between outputs possible (duplicate hidden units);
         # float32 rounding may break those either way, every other example must agree
         top2 = np.sort(logits, axis=1)[:, -2:]
         tied = np.abs(top2[:, 1] - top2[:, 0]) < 1e-6
         correct = np.argmax(logits, axis=1) == y
-        assert abs(acc - correct.mean()) <= tied.mean() + 1e-12
-        assert acc >= correct[~tied].sum() / len(y) - 1e-12
+        for score in (acc, acc_torch):
+            assert abs(score - correct.mean()) <= tied.mean() + 1e-12
+            assert score >= correct[~tied].sum() / len(y) - 1e-12
 
 
 def test_validation_errors():

@@ -418,6 +418,12 @@ def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, devi
             f"configs must have shape (K, {n_w}) for widths {widths}, got {configs.shape}"
         )
     x, labels = _check_images(x, labels, widths[0], widths[-1])
+    return _torch_accuracy(configs, widths, x, labels, chunk, tile, device)
+
+
+def _torch_accuracy(configs, widths, x, labels, chunk, tile, device):
+    """The torch path of :func:`configuration_accuracy` on validated numpy inputs (any
+    device, the CPU included, where the tests compare it with the numba kernel)."""
     x = torch.as_tensor(x, dtype=torch.float32, device=device)
     labels = torch.as_tensor(labels, device=device)
     configs = torch.as_tensor(configs, device=device)
