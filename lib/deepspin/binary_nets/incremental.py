@@ -128,19 +128,23 @@ def _check_reference(reference):
         )
     r = reference
     widths, block = r.widths, r.block
-    fits = (
-        isinstance(block, int) and block >= 1
-        and isinstance(widths, np.ndarray) and widths.dtype == np.int64 and widths.ndim == 1
-        and widths.size >= 2 and widths.min() >= 1
-        and r.modes.dtype == np.int8 and r.modes.ndim == 2 and r.modes.shape[0] >= 1
-        and r.modes.shape[1] == int(np.sum(widths[:-1] * widths[1:]))
-        and r.labels.dtype == np.int64 and r.labels.ndim == 1
-        and r.x_blocks.dtype == np.int32
-        and r.x_blocks.shape == (-(-r.labels.size // block), widths[0] * block)
-        and r.z.dtype == np.int32
-        and r.z.shape == (r.modes.shape[0], r.x_blocks.shape[0], widths[1] * block)
-    )  # fmt: skip
-    if not fits or (r.labels.size and not 0 <= r.labels.min() <= r.labels.max() < widths[-1]):
+    try:
+        fits = (
+            isinstance(block, int) and block >= 1
+            and isinstance(widths, np.ndarray) and widths.dtype == np.int64
+            and widths.ndim == 1 and widths.size >= 2 and widths.min() >= 1
+            and r.modes.dtype == np.int8 and r.modes.ndim == 2 and r.modes.shape[0] >= 1
+            and r.modes.shape[1] == int(np.sum(widths[:-1] * widths[1:]))
+            and r.labels.dtype == np.int64 and r.labels.ndim == 1 and r.labels.size >= 1
+            and 0 <= r.labels.min() <= r.labels.max() < widths[-1]
+            and r.x_blocks.dtype == np.int32
+            and r.x_blocks.shape == (-(-r.labels.size // block), widths[0] * block)
+            and r.z.dtype == np.int32
+            and r.z.shape == (r.modes.shape[0], r.x_blocks.shape[0], widths[1] * block)
+        )  # fmt: skip
+    except (AttributeError, TypeError, ValueError):
+        fits = False
+    if not fits:
         raise ValueError("reference is not a ReferenceLayer built by reference_layer")
     return reference
 
