@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     for case in cases:
         area = ".".join(case.name.split(".")[:2])
         for param, domain in case.domains.items():
-            for bad in domain.examples(case.kwargs()[param]):
+            for bad in domain.examples(case.valid_value(param)):
                 outcome, message = classify(case, param, bad, args.timeout)
                 counts[area][outcome] += 1
                 if outcome != "refused":

@@ -113,8 +113,13 @@ CASES = [
     Case(
         kernels.check_profile,
         PROFILE,
-        {**PROFILE_DOMAINS, "qhat": OptionalArray(0.0, fixed_shape=True)},
+        {
+            **PROFILE_DOMAINS,
+            "qhat": OptionalArray(0.0, fixed_shape=True),
+            "require_qhat": Bool(),
+        },
     ),
+    Case(kernels.check_drive, DRIVE, DRIVE_DOMAINS),
     # exact node
     _node(exact_node.node_overlap),
     _node(exact_node.node_force),

@@ -278,6 +278,13 @@ class Case:
             self._built = self.valid() if callable(self.valid) else dict(self.valid)
         return copy.deepcopy(self._built)
 
+    def valid_value(self, param: str):
+        """The valid value of ``param``: from the valid call, else the signature's default."""
+        kwargs = self.kwargs()
+        if param in kwargs:
+            return kwargs[param]
+        return inspect.signature(self.func).parameters[param].default
+
 
 def load_tables() -> tuple[list[Case], dict[str, str]]:
     """Every ``CASES`` and ``RECORDS`` from the ``cases_*.py`` modules next to this file."""

@@ -42,7 +42,7 @@ def test_valid_call_runs(case):
 @given(data=st.data())
 def test_invalid_value_is_refused(case, param, data):
     kwargs = case.kwargs()
-    bad = data.draw(case.domains[param].strategy(kwargs[param]), label=param)
+    bad = data.draw(case.domains[param].strategy(case.valid_value(param)), label=param)
     kwargs[param] = bad
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

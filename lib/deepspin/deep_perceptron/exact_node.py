@@ -43,10 +43,10 @@ import numpy as np
 
 from deepspin.checks import check_array
 from deepspin.deep_perceptron.kernels import (
-    _check_drive,
-    _check_full_profile,
     bond_from_field,
     bond_term,
+    check_drive,
+    check_profile,
     force,
     gap_term,
 )
@@ -255,7 +255,7 @@ def node_saddle_map(alpha, q, Q, qhat):
     -------
     q_new (L+1,), Q_new (L,), qhat_new (L+1,)
     """
-    alpha, q, Q, qhat = _check_full_profile(alpha, q, Q, qhat)
+    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat, require_qhat=True)
     C = Q * q[:-1]
     q_node, P_node, _ = _node_layers(qhat[1:-1], C[:-1])
     P = np.append(P_node, force(C[-1]))
@@ -281,7 +281,7 @@ def node_free_entropy(alpha, q, Q, qhat):
     qhat : array (L+1,), entries ≥ 0
         Conjugate fields (0 at the ends).
     """
-    alpha, q, Q, qhat = _check_full_profile(alpha, q, Q, qhat)
+    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat, require_qhat=True)
     C = Q * q[:-1]
     psi = _node_layers(qhat[1:-1], C[:-1])[2]
     spins = np.sum(0.5 * qhat[1:-1] * (q[1:-1] - 1.0) + psi)
@@ -306,7 +306,7 @@ def node_growth_rates(alpha, q):
     ndarray (L+1,)
         λ_l for l = 1 … L−1, 0 at the two ends.
     """
-    alpha, q = _check_drive(alpha, q)
+    alpha, q = check_drive(alpha, q)
     u = alpha * (2.0 / np.pi) ** 2
     lam = np.zeros(q.size)
     lam[1:-1] = u * q[2:] ** 2 * (1.0 + u * q[:-2] ** 2)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepspin.checks import check_array, check_choice, check_real
+from deepspin.checks import check_array, check_bool, check_choice, check_real
 from deepspin.gauss import G, G_over_H, H, gauss_hermite, log_H, panel_legendre
 from deepspin.perceptron import energy_kernel, energy_term
 
@@ -37,6 +37,7 @@ __all__ = [
     "SCENARIOS",
     "bond_from_field",
     "bond_term",
+    "check_drive",
     "check_profile",
     "force",
     "gap_term",
@@ -91,7 +92,7 @@ def _check_scenario(scenario):
     return check_choice("scenario", scenario, SCENARIOS)
 
 
-def check_profile(alpha, q, Q, qhat=None):
+def check_profile(alpha, q, Q, qhat=None, *, require_qhat=False):
     """Validate α and a profile of order parameters, the arguments of the maps and entropies.
 
     Parameters
@@ -104,12 +105,16 @@ def check_profile(alpha, q, Q, qhat=None):
         Bond overlaps.
     qhat : array (L+1,), entries ≥ 0, or None
         Conjugate fields (``None``: not part of the profile).
+    require_qhat : bool
+        Refuse ``qhat=None`` (the maps and entropies that need the conjugate fields).
 
     Returns
     -------
     alpha, q, Q, qhat
         A float and float arrays (``qhat`` stays ``None`` when not given).
     """
+    if check_bool("require_qhat", require_qhat) and qhat is None:
+        raise ValueError("qhat must be an array (L+1,) of reals in [0, inf), got None")
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     q = check_array("q", q, 0.0, 1.0, ndim=1)
     Q = check_array("Q", Q, 0.0, 1.0, high_open=True, ndim=1)
@@ -122,15 +127,19 @@ def check_profile(alpha, q, Q, qhat=None):
     return alpha, q, Q, qhat
 
 
-def _check_full_profile(alpha, q, Q, qhat):
-    """:func:`check_profile` with the conjugate fields required (``None`` refused)."""
-    if qhat is None:
-        raise ValueError("qhat must be an array (L+1,) of reals in [0, inf), got None")
-    return check_profile(alpha, q, Q, qhat)
+def check_drive(alpha, q):
+    """Validate the arguments of a growth rate: α and the spin overlaps q.
 
+    Parameters
+    ----------
+    alpha : float, > 0
+    q : array (L+1,), entries in [0, 1], L ≥ 1
 
-def _check_drive(alpha, q):
-    """Validate α > 0 and spin overlaps q (L+1,) in [0, 1], L ≥ 1: a growth rate's arguments."""
+    Returns
+    -------
+    alpha, q
+        A float and a float array.
+    """
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     q = check_array("q", q, 0.0, 1.0, ndim=1)
     if q.size < 2:

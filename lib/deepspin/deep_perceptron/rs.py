@@ -36,6 +36,7 @@ u = α(2/π)² (eq. rs-node-onset), so freezing starts from the output only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,10 +54,9 @@ from deepspin.deep_perceptron.exact_node import (
 from deepspin.deep_perceptron.forward import forward_overlaps
 from deepspin.deep_perceptron.kernels import (
     SCENARIOS,
-    _check_drive,
-    _check_full_profile,
     bond_from_field,
     bond_term,
+    check_drive,
     check_profile,
     force,
     gap_term,
@@ -172,7 +172,7 @@ def free_entropy(alpha, q, Q, qhat, scenario="random"):
         Conjugate fields (0 at the ends).
     scenario : {"random", "teacher"}
     """
-    alpha, q, Q, qhat = _check_full_profile(alpha, q, Q, qhat)
+    alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat, require_qhat=True)
     scenario = check_choice("scenario", scenario, SCENARIOS)
     h, qh = q[1:-1], qhat[1:-1]
     sign = 1.0 if scenario == "random" else -1.0
@@ -244,7 +244,7 @@ def growth_rates(alpha, q, closure="symmetric"):
     -------
     ndarray (L+1,)
     """
-    alpha, q = _check_drive(alpha, q)
+    alpha, q = check_drive(alpha, q)
     lam = _CLOSURE_RULES[check_choice("closure", closure, CLOSURES)].drive(alpha, q)
     lam[q > 0] = np.nan
     lam[[0, -1]] = np.nan
@@ -394,7 +394,7 @@ def _check_rs_profile(name, profile):
         )
     try:
         alpha, L, _, _ = _check(profile.alpha, profile.L, profile.scenario, profile.closure)
-        _, _, Q, _ = _check_full_profile(alpha, profile.q, profile.Q, profile.qhat)
+        _, _, Q, _ = check_profile(alpha, profile.q, profile.Q, profile.qhat, require_qhat=True)
         if Q.size != L:
             raise ValueError(f"Q must have length L = {L}, got {Q.size}")
     except ValueError as err:
@@ -630,9 +630,12 @@ def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
 
 def _onset_rate(L, scenario, closure):
     """``rate(alpha, layer) = λ_layer(α) − 1`` with the RS solution at α, solved by
-    continuation from the largest α solved so far below it (the solutions are cached)."""
+    continuation from the largest α solved so far below it (the solutions are cached).
+
+    Returns ``rate`` and the dict α → unconverged :class:`SolverResult` that it fills, so
+    the caller can say how many of the solves behind its roots stopped short."""
     rule = _CLOSURE_RULES[closure]
-    cache = {}
+    cache, unconverged = {}, {}
 
     def rate(alpha, layer):
         if alpha not in cache:
@@ -641,10 +644,25 @@ def _onset_rate(L, scenario, closure):
             result = solve_rs(alpha, L, scenario, closure, initial=start, warn=False)
             if not result.converged and start is not None:
                 result = solve_rs(alpha, L, scenario, closure, warn=False)
+            if not result.converged:
+                unconverged[alpha] = result
             cache[alpha] = result.value
         return rule.drive(alpha, cache[alpha].q)[layer] - 1.0
 
-    return rate
+    return rate, unconverged
+
+
+def _warn_unconverged(unconverged, name, stacklevel=3):
+    """One ``RuntimeWarning`` for the RS solves behind a root search that stopped short."""
+    if unconverged:
+        alpha, worst = max(unconverged.items(), key=lambda item: item[1].residual)
+        warnings.warn(
+            f"{name}: {len(unconverged)} RS solve(s) inside the root search stopped "
+            f"unconverged (largest residual {worst.residual:.2g} > tol {worst.tol:.2g}, "
+            f"at alpha = {alpha:.6g}); the roots rest on those profiles",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _root_above(rate, layer, low, xtol):
@@ -690,12 +708,13 @@ def onsets(L, scenario="random", n_layers=None, closure="symmetric", xtol=1e-10)
     xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
     most = L // 2 if closure == "symmetric" else L - 1
     n_layers = most if n_layers is None else check_int("n_layers", n_layers, 1, most)
-    rate = _onset_rate(L, scenario, closure)
+    rate, unconverged = _onset_rate(L, scenario, closure)
     found = []
     for k in range(1, n_layers + 1):
         layer = k if closure == "symmetric" else L - k
         low = found[-1] * (1.0 - 1e-6) if found else 0.1  # the layer before still liquid
         found.append(_root_above(rate, layer, low, xtol))
+    _warn_unconverged(unconverged, "onsets")
     return np.array(found)
 
 
@@ -729,7 +748,7 @@ def freezing_by_depth(max_depth, scenario="random", xtol=1e-10):
     scenario = check_choice("scenario", scenario, SCENARIOS)
     xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
     n_front = (max_depth + 1) // 2
-    rate = _onset_rate(2 * n_front + 2, scenario, "symmetric")
+    rate, unconverged = _onset_rate(2 * n_front + 2, scenario, "symmetric")
 
     def half_rate(alpha, layer):
         return rate(alpha, layer) + 0.5
@@ -739,6 +758,7 @@ def freezing_by_depth(max_depth, scenario="random", xtol=1e-10):
         low = onset[-1] * (1.0 + 1e-9) if onset else 0.1
         onset.append(_root_above(rate, k, low, xtol))
         half.append(brentq(half_rate, low, onset[-1], args=(k,), xtol=xtol * low, rtol=1e-12))
+    _warn_unconverged(unconverged, "freezing_by_depth")
     depth = np.arange(2, max_depth + 1)
     alpha = np.array([half[L // 2 - 1] if L % 2 == 0 else onset[L // 2 - 1] for L in depth])
     return {"depth": depth, "alpha": alpha, "onsets": np.array(onset)}
