@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepspin.binary_nets.ensemble import CollectionInfo, _check_path, collect_ensemble
+from deepspin.binary_nets.ensemble import CollectionInfo, collect_ensemble
 from deepspin.binary_nets.evaluate import _check_images
 from deepspin.binary_nets.lrnet import check_widths, layer_slices, train_ensemble
-from deepspin.checks import check_bool, check_choice, check_int, check_real
+from deepspin.checks import check_bool, check_choice, check_int, check_path, check_real
 from deepspin.data import data_dir
 from deepspin.results import atomic_write_text
 
@@ -110,7 +110,7 @@ def make_ensemble(
     case = check_choice("case", case, tuple(ZH_CASES))
     spec = ZH_CASES[case]
     data = _check_data(data, spec.widths)
-    out = _check_path("out_dir", out_dir)
+    out = check_path("out_dir", out_dir)
     n_configs = check_int("n_configs", n_configs, 1)
     threshold = check_real("threshold", threshold, 0.0, 1.0)
     n_networks = check_int("n_networks", n_networks, 1)
@@ -220,7 +220,7 @@ def cached_ensembles(data, n_configs, thresholds, root=None, progress=False, **t
         check_real(f"thresholds[{case!r}]", threshold, 0.0, 1.0)
         _check_data(data, ZH_CASES[case].widths)
     progress = check_bool("progress", progress)
-    root = _check_path("root", root) if root is not None else data_dir() / "zh_ensembles"
+    root = check_path("root", root) if root is not None else data_dir() / "zh_ensembles"
     out = {}
     for case, threshold in thresholds.items():
         key = json.dumps(dict(n_configs=n_configs, threshold=threshold, **training), sort_keys=True)

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from deepspin.binary_nets.evaluate import _check_images, _check_screening, _check_spins
 from deepspin.binary_nets.incremental import count_correct_incremental, reference_layer
 from deepspin.binary_nets.lrnet import _check_fields, check_widths, flatten_weights, n_weights
-from deepspin.checks import check_bool, check_int, check_real
+from deepspin.checks import check_bool, check_int, check_path, check_real
 from deepspin.ising import moments
 from deepspin.results import atomic_write_text, to_jsonable
 
@@ -195,7 +195,7 @@ def collect_ensemble(
         raise ValueError(f"fields do not match widths {widths}: got shapes {got}")
     x_test, y_test = _check_images(x_test, y_test, widths[0], widths[-1], "x_test", "y_test")
     x_test = x_test.astype(np.float32)
-    out = _check_path("out_dir", out_dir)
+    out = check_path("out_dir", out_dir)
     n_configs = check_int("n_configs", n_configs, 1)
     threshold = check_real("threshold", threshold, 0.0, 1.0)
     chunk_size = check_int("chunk_size", chunk_size, 1)
@@ -269,15 +269,9 @@ def collect_ensemble(
     return CollectionInfo.from_state(out, state)
 
 
-def _check_path(name, value) -> Path:
-    if not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise ValueError(f"{name} must be a non-empty str or path, got {value!r:.80}")
-    return Path(value)
-
-
 def _read_state(out_dir) -> tuple[Path, dict]:
     """The directory of a collection and its ``state.json``, else ``ValueError``."""
-    out = _check_path("out_dir", out_dir)
+    out = check_path("out_dir", out_dir)
     try:
         state = json.loads((out / "state.json").read_text())
     except (OSError, json.JSONDecodeError):
