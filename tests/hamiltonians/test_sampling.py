@@ -179,6 +179,7 @@ def test_minimize_energy_finds_the_ground_state_of_a_linear_network():
     x0 = np.random.default_rng(14).standard_normal((3, 5, 20))
     res = hm.minimize_energy(net, x0, max_iter=500, tol=1e-7)
     assert res.converged and res.iterations < 500
+    assert res.residual == res.gradient_norms.max() <= res.tol
     ground = -np.linalg.norm(a, axis=1) + c / np.sqrt(20)  # x ∥ −a
     np.testing.assert_allclose(res.energies, np.broadcast_to(ground[:, None], (3, 5)), atol=1e-12)
     np.testing.assert_allclose(np.sum(res.configurations**2, axis=-1), 20, rtol=1e-12)
@@ -191,7 +192,8 @@ def test_minimize_energy_never_raises_the_energy():
     start = hm.mlp_energy(net, x0).numpy() / 40
     with pytest.warns(RuntimeWarning, match="minimize_energy stopped"):
         res = hm.minimize_energy(net, x0, max_iter=300, tol=1e-7)
-    assert not res.converged
+    assert res.converged is False and res.iterations <= 300
+    assert res.residual == res.gradient_norms.max() > res.tol == 1e-7
     assert np.all(res.energies <= start)
     assert np.all(res.gradient_norms < 1e-3)
 
@@ -294,7 +296,13 @@ def test_random_mlp_rejects_bad_input(kwargs, name):
         ({"record_every": 0}, "record_every"),
         ({"exchange_every": 0}, "exchange_every"),
         ({"x0": np.ones((3, 5))}, "x0"),
+        ({"x0": np.zeros(4)}, "x0"),  # issue 19: a zero start gave all-NaN output
+        ({"x0": np.array([1.0, np.nan, 0.0, 0.0])}, "x0"),
+        ({"x0": "abc"}, "x0"),
         ({"net": "tanh"}, "net"),
+        ({"progress": "no"}, "progress"),
+        ({"device": "tpu"}, "device"),
+        ({"seed": 1.5}, "seed"),
     ],
 )
 def test_parallel_tempering_rejects_bad_input(kwargs, name):
@@ -311,6 +319,26 @@ def test_energy_and_descent_reject_bad_shapes():
         hm.minimize_energy(net, np.ones((2, 5, 3)))
     with pytest.raises(ValueError, match="tol"):
         hm.minimize_energy(net, np.ones((2, 5, 4)), tol=0.0)
+    # issue 19: a zero starting point cannot be projected onto the sphere
+    x0 = np.ones((2, 5, 4))
+    x0[1, 3] = 0.0
+    with pytest.raises(ValueError, match="x0 must hold configurations of norm > 0"):
+        hm.minimize_energy(net, x0)
+    x0[1, 3] = np.inf
+    with pytest.raises(ValueError, match="x0"):
+        hm.minimize_energy(net, x0)
+    with pytest.raises(ValueError, match="progress"):
+        hm.minimize_energy(net, np.ones((2, 5, 4)), progress="no")
+    with pytest.raises(ValueError, match="x"):
+        hm.mlp_energy(net, np.full((5, 4), np.nan))
+    with pytest.raises(ValueError, match="x"):
+        hm.hidden_features(net, "abc")
+    with pytest.raises(ValueError, match="net"):
+        hm.mlp_energy("net", np.ones((5, 4)))
+    # a tensor input keeps its graph: the energy is differentiable in x
+    x = torch.ones((5, 4), dtype=torch.float64, requires_grad=True)
+    hm.mlp_energy(net, x).sum().backward()
+    assert x.grad is not None and torch.all(torch.isfinite(x.grad))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -346,3 +374,5 @@ def test_to_changes_dtype_and_keeps_the_weights():
     torch.testing.assert_close(double.weights[0].float(), net.weights[0])
     with pytest.raises(ValueError, match="dtype"):
         net.to(dtype=torch.int32)
+    with pytest.raises(ValueError, match="device"):
+        net.to(device="tpu")

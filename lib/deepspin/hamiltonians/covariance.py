@@ -90,19 +90,36 @@ class Mixture:
 
 
 def mixture(coefficients):
-    """The mixed p-spin covariance ``ξ(q) = Σ_p c_p q^p`` from a dict ``{p: c_p}``."""
+    """The mixed p-spin covariance ``ξ(q) = Σ_p c_p q^p`` from a dict ``{p: c_p}``.
+
+    Parameters
+    ----------
+    coefficients : dict {int ≥ 1: float ≥ 0}, non-empty
+        The powers p and their finite weights c_p.
+
+    Returns
+    -------
+    Mixture
+    """
     if not isinstance(coefficients, dict) or not coefficients:
-        raise ValueError("coefficients must be a non-empty dict {p: c_p}")
+        raise ValueError(f"coefficients must be a non-empty dict {{p: c_p}}, got {coefficients!r}")
     terms = []
-    for p, c in sorted(coefficients.items()):
+    for p in coefficients:
         if isinstance(p, bool) or not isinstance(p, Integral) or p < 1:
-            raise ValueError(f"every p must be an integer ≥ 1, got {p!r}")
-        terms.append((int(p), check_real(f"c_{p}", c, 0.0)))
+            raise ValueError(f"coefficients: every power p must be an integer ≥ 1, got {p!r}")
+    for p, c in sorted(coefficients.items()):
+        terms.append((int(p), check_real(f"coefficients (c_{p})", c, 0.0)))
     return Mixture(tuple(terms))
 
 
 def pure_pspin(p, c=1.0):
-    """The pure p-spin covariance ``ξ(q) = c q^p`` (physics convention c = 1/2)."""
+    """The pure p-spin covariance ``ξ(q) = c q^p`` (physics convention c = 1/2).
+
+    Parameters
+    ----------
+    p : int ≥ 1
+    c : float > 0
+    """
     return mixture({check_int("p", p, 1): check_real("c", c, 0.0, low_open=True)})
 
 
@@ -266,6 +283,18 @@ class TabulatedCovariance:
     """
 
     def __init__(self, source, n=2049, chunk=128):
+        """Tabulate ``source`` (an object with a vectorised ``kernel(q)`` returning K and its
+        first three q-derivatives, e.g. a :class:`NetworkCovariance`) at ``n`` ≥ 4 nodes in t,
+        evaluated ``chunk`` ≥ 1 nodes at a time."""
+        if not callable(getattr(source, "kernel", None)) or not callable(
+            getattr(source, "d3xi", None)
+        ):
+            raise ValueError(
+                f"source must have vectorised methods kernel and d3xi (e.g. covariance(...)), "
+                f"got {type(source).__name__}"
+            )
+        n = check_int("n", n, 4)
+        chunk = check_int("chunk", chunk, 1)
         self.source = source
         t = np.linspace(0.0, 1.0, n)
         q = 1.0 - t**2
@@ -369,11 +398,25 @@ def sample_kernel(activation, depth, q, width=4096, weight_var=1.0, bias_var=0.0
     ``C_b + C_W · mean_i φ(z_i(x)) φ(z_i(x'))`` over the last hidden layer (at depth 0,
     ``C_b + C_W x·x'/N₀``). Returns the mean and its standard error over networks (the
     pairs of one network share its weights, so only networks are independent).
+
+    Parameters
+    ----------
+    activation : linear, relu, erf, tanh, sin or cos
+    depth : int ≥ 0
+    q : float in [−1, 1]
+    width : int ≥ 2
+    weight_var, bias_var : float
+        C_W > 0 and C_b ≥ 0.
+    n_pairs : int ≥ 1
+    n_networks : int ≥ 2
+    seed : None, int or numpy Generator
     """
     activation = check_choice("activation", activation, tuple(_NUMPY_ACTIVATIONS))
     depth = check_int("depth", depth, 0)
     q = check_real("q", q, -1.0, 1.0)
     width = check_int("width", width, 2)
+    weight_var = check_real("weight_var", weight_var, 0.0, low_open=True)
+    bias_var = check_real("bias_var", bias_var, 0.0)
     n_pairs = check_int("n_pairs", n_pairs, 1)
     n_networks = check_int("n_networks", n_networks, 2)
     rng = as_generator(seed)

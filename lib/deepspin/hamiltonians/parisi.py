@@ -39,9 +39,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.optimize import brentq, minimize, minimize_scalar
+from scipy.optimize import OptimizeResult, approx_fprime, brentq, minimize, minimize_scalar
 
-from deepspin.checks import check_choice, check_int, check_real
+from deepspin.checks import check_array, check_choice, check_int, check_real
 from deepspin.gauss import legendre_nodes
 from deepspin.results import SolverResult, warn_if_not_converged
 
@@ -64,6 +64,47 @@ _GROUND_ANSATZE = ("RS", "1RSB", "full")
 _S_MAX = 30.0  # q = 1 − e^{−s}: s = 30 is 1 − q ≈ 1e-13, still resolved in float64
 _GTOL = 1e-10
 _MAXITER = 20000
+# tolerances on the residual (the largest projected gradient component), relative to the
+# functional's size max(1, |2P|): the floor of each ansatz's gradient. L-BFGS-B stalls on
+# the flat functional of a marginal full-RSB solution; 1RSB and k-RSB differentiate
+# numerically. The RS saddle is a polished root.
+_TOL = {"RS": 1e-10, "1RSB": 1e-6, "k-RSB": 1e-6, "full": 1e-7}
+_GROUND_TOL = {"1RSB": 1e-5, "full": 1e-10}  # the 1RSB gradient is by finite differences
+
+
+class _Budget:
+    """The iterations left of a solver's ``maxiter``, shared by all its starts and stages."""
+
+    def __init__(self, maxiter):
+        self.maxiter = int(maxiter)
+        self.used = 0
+
+    @property
+    def left(self):
+        return max(self.maxiter - self.used, 0)
+
+    def spend(self, n):
+        self.used += int(n)
+
+
+def _lbfgsb(fun, x0, bounds, options, budget, jac=False):
+    """L-BFGS-B from ``x0`` with what is left of ``budget``; spends the iterations it uses.
+
+    With the budget spent, the start is only evaluated (no iteration, nit = 0): scipy
+    would run one iteration even at ``maxiter = 0``.
+    """
+    if budget.left == 0:
+        x0 = np.clip(np.asarray(x0, dtype=float), *np.transpose(bounds))
+        if jac:
+            value, grad = fun(x0)
+        else:
+            value = fun(x0)
+            grad = approx_fprime(x0, fun, np.sqrt(np.finfo(float).eps))
+        return OptimizeResult(x=x0, fun=float(value), jac=grad, nit=0, success=False)
+    res = minimize(fun, x0, jac=jac, method="L-BFGS-B", bounds=bounds,
+                   options={**options, "maxiter": budget.left})  # fmt: skip
+    budget.spend(res.nit)
+    return res
 
 
 def _fast(xi):
@@ -148,7 +189,7 @@ def _roots_in_s(f, s):
     return roots
 
 
-def _minimise_q(m, beta, xi, q_start, maxiter):
+def _minimise_q(m, beta, xi, q_start, budget):
     """Minimise eq. (cs-steps) over ordered q_j = 1 − exp(−Σ_{i≤j} t_i), t_i ≥ 0."""
     # a warm start (e.g. from a lower temperature) may sit where 1 − q underflows
     q_top = -np.expm1(-_S_MAX)
@@ -162,20 +203,12 @@ def _minimise_q(m, beta, xi, q_start, maxiter):
         return value, np.cumsum((grad_q * dq_ds)[::-1])[::-1]
 
     bounds = [(0.0, _S_MAX)] * t0.size
-    res = minimize(
-        fun,
-        t0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": maxiter, "maxcor": 30, "ftol": 0.0, "gtol": _GTOL},
-    )
+    options = {"maxcor": 30, "ftol": 0.0, "gtol": _GTOL}
+    res = _lbfgsb(fun, t0, bounds, options, budget, jac=True)
     q, _ = _from_increments(res.x)
-    residual = _projected(res, 0.0, _S_MAX)
-    # L-BFGS-B reports a failed line search once the functional is flat to round-off
-    # (a marginal replicon makes it very flat), so a small projected gradient also counts
-    ok = bool(res.success) or residual < 1e-7 * max(1.0, abs(res.fun))
-    return q, res.fun, res.nit, residual, ok
+    # L-BFGS-B also stops, "converged", once an iteration no longer lowers the functional
+    # (a marginal replicon makes it very flat): only the projected gradient judges
+    return q, res.fun, _projected(res, 0.0, _S_MAX)
 
 
 def _rs_roots(beta, xi):
@@ -192,8 +225,12 @@ def _rs_functional(q, beta, xi):
     return beta**2 * (xi.xi(1.0) - xi.xi(q)) + q / (1.0 - q) + np.log1p(-q)
 
 
-def _package(q, m, beta, xi, two_p, ansatz, nit, residual, success):
-    """SolverResult of a step solution: Φ, energy, entropy, overlaps, replicon."""
+def _package(q, m, beta, xi, two_p, ansatz, nit, residual, tol):
+    """SolverResult of a step solution: Φ, energy, entropy, overlaps, replicon.
+
+    ``converged`` is ``residual <= tol · max(1, |2P|)`` (the tolerance the result reports);
+    a non-finite functional never converges.
+    """
     mm = np.concatenate(([0.0], m, [1.0]))
     dm = np.diff(mm)
     energy_term = xi.xi(1.0) - np.sum(dm * xi.xi(q))
@@ -211,7 +248,11 @@ def _package(q, m, beta, xi, two_p, ansatz, nit, residual, success):
         "entropy": float(phi + beta * energy),
         "replicon": _replicon(_fast(xi), beta, q_max),
     }
-    return SolverResult(float(phi), success, int(nit), float(residual), info)
+    if np.isfinite(two_p):
+        tol = tol * max(1.0, abs(float(two_p)))
+    else:
+        residual = np.inf
+    return SolverResult.from_residual(float(phi), residual, tol, int(nit), info)
 
 
 def _solve_rs(beta, xi):
@@ -220,9 +261,10 @@ def _solve_rs(beta, xi):
         raise RuntimeError("no replica-symmetric saddle point")
     values = [_rs_functional(r, beta, xi) for r in roots]
     q = roots[int(np.argmin(values))]
-    return _package(
-        np.array([q]), np.array([]), beta, xi, min(values), "RS", len(roots), abs(h(q)), True
-    )
+    # the roots are bracketed on a fixed grid and polished by Brent's method: no iterations
+    # of the minimisers' budget
+    return _package(np.array([q]), np.array([]), beta, xi, min(values), "RS", 0, abs(h(q)),
+                    _TOL["RS"])  # fmt: skip
 
 
 def _one_step(q0, q1, m, beta, xi):
@@ -241,7 +283,7 @@ def _one_step_terms(q0, q1, m, top, beta, xi):
     )
 
 
-def _solve_1rsb(beta, xi, rs, maxiter):
+def _solve_1rsb(beta, xi, rs, budget):
     """Minimise eq. (cs-steps) with k = 1 over (q₀, q₁, m): a coarse grid, then L-BFGS-B."""
     s = np.linspace(0.0, 25.0, 51)
     q_levels = -np.expm1(-s)
@@ -267,22 +309,21 @@ def _solve_1rsb(beta, xi, rs, maxiter):
         if root > q_rs + 1e-6:
             starts.append((q_rs, root, 0.995))
     best = None
+    bounds = [(0, _S_MAX), (0, _S_MAX), (1e-6, 1.0)]
     for start_q0, start_q1, start_m in starts:
         z0 = [*_to_increments([start_q0, start_q1]), start_m]
-        res = minimize(fun, z0, method="L-BFGS-B",
-                       bounds=[(0, _S_MAX), (0, _S_MAX), (1e-6, 1.0)],
-                       options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
+        res = _lbfgsb(fun, z0, bounds, {"ftol": 1e-15, "gtol": 1e-12}, budget)
         if best is None or res.fun < best.fun:
             best = res
     two_p_rs = 2 * rs.value
     if best.fun >= two_p_rs - 1e-13:  # no breaking: the RS point, written as a 1RSB one
         q = np.array([rs.info["q_max"]] * 2)
-        return _package(q, np.array([1.0]), beta, xi, two_p_rs, "1RSB", best.nit, rs.residual, True)
+        return _package(q, np.array([1.0]), beta, xi, two_p_rs, "1RSB", budget.used,
+                        rs.residual, _TOL["RS"])  # fmt: skip
     q, _ = _from_increments(best.x[:2])
-    residual = _projected(best, [0, 0, 1e-6], [_S_MAX, _S_MAX, 1.0])
+    residual = _projected(best, [b[0] for b in bounds], [b[1] for b in bounds])
     # the gradient is by finite differences: its error grows with the functional's size
-    ok = residual < 1e-6 * max(1.0, abs(best.fun))
-    return _package(q, best.x[2:], beta, xi, best.fun, "1RSB", best.nit, residual, ok)
+    return _package(q, best.x[2:], beta, xi, best.fun, "1RSB", budget.used, residual, _TOL["1RSB"])
 
 
 def _projected(res, lower, upper):
@@ -295,7 +336,7 @@ def _projected(res, lower, upper):
     return float(np.max(np.abs(grad)))
 
 
-def _solve_krsb(beta, xi, k, maxiter, start):
+def _solve_krsb(beta, xi, k, budget, start):
     """Eq. (cs-steps) over q₀ … q_k and m₁ < … < m_k (m_j = 1 − e^{−Σ r}).
 
     k is small, so the gradient is taken by finite differences.
@@ -310,12 +351,11 @@ def _solve_krsb(beta, xi, k, maxiter, start):
         return _steps_functional(q, m, beta, xi)[0]
 
     bounds = [(0, _S_MAX)] * (k + 1) + [(1e-6, 20.0)] + [(0, 20.0)] * (k - 1)
-    res = minimize(fun, z0, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-11})  # fmt: skip
+    res = _lbfgsb(fun, z0, bounds, {"ftol": 1e-15, "gtol": 1e-11}, budget)
     q, _ = _from_increments(res.x[: k + 1])
     m, _ = _from_increments(res.x[k + 1 :])
     residual = _projected(res, [b[0] for b in bounds], [b[1] for b in bounds])
-    return q, m, res.fun, res.nit, residual, residual < 1e-6 * max(1.0, abs(res.fun))
+    return q, m, res.fun, residual
 
 
 def _starts_for_full(beta, m, rs, one):
@@ -353,9 +393,14 @@ def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=_MAX
         the 1RSB solution where that is lower (its breakpoint m is free; the grid's is not).
     k : int ≥ 1
         Number of steps for ``"k-RSB"``.
-    initial : array, optional
-        Starting levels q₀ … q_n for ``"full"`` (length ``n_grid + 1``), e.g. the ``info["q"]``
-        of a neighbouring temperature.
+    n_grid : int ≥ 2
+        Points of the x-grid of ``"full"`` (also the start of ``"k-RSB"``).
+    initial : array in [0, 1] of length ``n_grid + 1``, optional
+        Starting levels q₀ … q_n for ``"full"``, e.g. the ``info["q"]`` of a neighbouring
+        temperature (a non-decreasing envelope of it is used).
+    maxiter : int ≥ 1
+        Total budget of minimiser (L-BFGS-B) iterations, shared by every start and stage
+        behind the result (1RSB, then the full grid or the added steps).
 
     Returns
     -------
@@ -364,31 +409,44 @@ def parisi(xi, beta, ansatz="full", k=2, n_grid=1000, initial=None, maxiter=_MAX
         q₀ ≤ … ≤ q_k), ``m`` (x on each step), ``q_min``, ``q_max`` (the Edwards–Anderson
         overlap of one state), ``energy`` u = −dΦ/dβ, ``entropy`` s = Φ + βu, ``replicon``
         β²ξ''(q_max)(1 − q_max)² (stable when ≤ 1). ``residual`` is the largest projected
-        gradient component of the minimised functional.
+        gradient component of the minimised functional (RS: ``|β²ξ'(q)(1 − q)² − q|``);
+        ``converged`` is ``residual <= tol``, where ``tol`` is ``max(1, |2P|)`` times 1e-7
+        (full), 1e-6 (1RSB, k-RSB: finite-difference gradients) or 1e-10 (RS; also a 1RSB
+        solution without breaking, which is the RS point).
+        ``iterations`` counts the minimiser iterations spent (the RS roots, bracketed on a
+        grid and polished by Brent's method, count none). A ``RuntimeWarning`` when it
+        stops unconverged.
     """
     beta = check_real("beta", beta, 0.0, low_open=True)
     ansatz = check_choice("ansatz", ansatz, ANSATZE)
     k = check_int("k", k, 1)
     n_grid = check_int("n_grid", n_grid, 2)
+    if initial is not None:
+        initial = check_array("initial", initial, 0.0, 1.0, ndim=1)
+        if initial.size != n_grid + 1:
+            raise ValueError(
+                f"initial must have length n_grid + 1 = {n_grid + 1}, got {initial.size}"
+            )
     maxiter = check_int("maxiter", maxiter, 1)
     fast = _fast(xi)
+    budget = _Budget(maxiter)
     rs = _solve_rs(beta, fast)
     if ansatz == "RS":
-        return rs
-    one = _solve_1rsb(beta, fast, rs, maxiter)
+        return warn_if_not_converged(rs, "parisi(RS)")
+    one = _solve_1rsb(beta, fast, rs, budget)
     if ansatz == "1RSB":
         return warn_if_not_converged(one, "parisi(1RSB)")
-    full = _solve_full(beta, fast, n_grid, initial, maxiter, rs, one)
+    full = _solve_full(beta, fast, n_grid, initial, budget, rs, one)
     if ansatz == "full":
         # a grid of fixed m_j cannot put a step at an arbitrary breakpoint: for a strong
         # 1RSB solution at low temperature (small m) the free-m step is the better x(q)
         if one.value < full.value:
-            return one
+            return warn_if_not_converged(one, "parisi(full: the 1RSB step)")
         return warn_if_not_converged(full, "parisi(full)")
-    return warn_if_not_converged(_solve_steps(beta, fast, k, maxiter, one, full), "parisi(k-RSB)")
+    return warn_if_not_converged(_solve_steps(beta, fast, k, budget, one, full), "parisi(k-RSB)")
 
 
-def _solve_steps(beta, fast, k, maxiter, one, full):
+def _solve_steps(beta, fast, k, budget, one, full):
     """k free steps, adding one at a time from the 1RSB solution (eq. cs-steps)."""
     q, m = one.info["q"], one.info["m"]
     best = one
@@ -402,35 +460,37 @@ def _solve_steps(beta, fast, k, maxiter, one, full):
         q_coarse = full.info["q"][levels]
         candidate = None
         for start in ((q_split, m_split), (q_coarse, m_coarse)):
-            found = _solve_krsb(beta, fast, steps, maxiter, start)
+            found = _solve_krsb(beta, fast, steps, budget, start)
             if candidate is None or found[2] < candidate[2]:
                 candidate = found
-        qk, mk, two_p, nit, residual, ok = candidate
+        qk, mk, two_p, residual = candidate
         if two_p <= 2 * best.value:
-            best = _package(qk, mk, beta, fast, two_p, "k-RSB", nit, residual, ok)
+            best = _package(qk, mk, beta, fast, two_p, "k-RSB", budget.used, residual,
+                            _TOL["k-RSB"])  # fmt: skip
             q, m = qk, mk
         else:  # more steps did not help: keep the solution with an empty extra step
             q, m = q_split, m_split
-            best = _package(q, m, beta, fast, 2 * best.value, "k-RSB", nit, best.residual,
-                            best.converged)  # fmt: skip
+            # the same point as before, judged as before (its tolerance, rescaled below)
+            best = _package(q, m, beta, fast, 2 * best.value, "k-RSB", budget.used,
+                            best.residual, best.tol / max(1.0, abs(2 * best.value)))  # fmt: skip
     return best
 
 
-def _solve_full(beta, fast, n_grid, initial, maxiter, rs, one):
+def _solve_full(beta, fast, n_grid, initial, budget, rs, one):
     """q(x) on ``n_grid`` equally spaced x: the best of several starts (eq. cs-steps)."""
     m = (np.arange(n_grid) + 0.5) / n_grid
     starts = [np.asarray(initial, dtype=float)] if initial is not None else []
     starts += _starts_for_full(beta, m, rs, one)
     best, best_rank = None, np.inf
     for q_start in starts:
-        q, two_p, nit, residual, ok = _minimise_q(m, beta, fast, q_start, maxiter)
-        # a non-finite value ranks last (and, if every start gave one, reports itself
-        # through its residual); the cap in _from_increments keeps q = 1 out of reach
+        q, two_p, residual = _minimise_q(m, beta, fast, q_start, budget)
+        # a non-finite value ranks last (and, if every start gave one, never converges);
+        # the cap in _from_increments keeps q = 1 out of reach
         rank = two_p if np.isfinite(two_p) else np.inf
         if best is None or rank < best_rank:
-            best, best_rank = (q, two_p, nit, residual, ok), rank
-    q, two_p, nit, residual, ok = best
-    return _package(q, m, beta, fast, two_p, "full", nit, residual, ok)
+            best, best_rank = (q, two_p, residual), rank
+    q, two_p, residual = best
+    return _package(q, m, beta, fast, two_p, "full", budget.used, residual, _TOL["full"])
 
 
 def replicon(xi, beta, q):
@@ -462,10 +522,28 @@ def _replicon(fast, beta, q):
 def thermodynamics(xi, betas, ansatz="full", **solver):
     """Φ, u, s and the overlaps along a sweep of β (warm-started for ``"full"``).
 
-    Returns a dict of arrays: ``beta``, ``phi``, ``energy``, ``entropy``, ``q_min``,
-    ``q_max``, ``replicon``, ``converged``; and ``results`` (the SolverResults).
+    Parameters
+    ----------
+    xi : covariance (vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi``)
+    betas : 1-D array of floats > 0, non-empty
+        Inverse temperatures, solved in this order.
+    ansatz : ``"RS"``, ``"1RSB"``, ``"k-RSB"`` or ``"full"``
+    **solver
+        Passed to :func:`parisi` (``k``, ``n_grid``, ``maxiter``; ``maxiter`` is the
+        budget of each temperature).
+
+    Returns
+    -------
+    SolverResult
+        ``value`` is a dict of arrays: ``beta``, ``phi``, ``energy``, ``entropy``,
+        ``q_min``, ``q_max``, ``replicon``, ``converged``; and ``results`` (the
+        SolverResult of each β). ``residual`` is the largest ``residual/tol`` of the
+        sweep's results and ``tol`` is 1, so ``converged`` says that every temperature
+        converged; ``iterations`` is their total.
     """
-    betas = np.asarray(betas, dtype=float)
+    betas = check_array("betas", betas, 0.0, low_open=True, ndim=1, allow_empty=False)
+    ansatz = check_choice("ansatz", ansatz, ANSATZE)
+    _fast(xi)
     results = []
     previous = None
     for beta in betas:
@@ -480,18 +558,41 @@ def thermodynamics(xi, betas, ansatz="full", **solver):
     for key in ("energy", "entropy", "q_min", "q_max", "replicon"):
         out[key] = np.array([r.info[key] for r in results])
     out["converged"] = np.array([r.converged for r in results])
-    return out
+    ratios = np.array([r.residual / r.tol for r in results])
+    ratio = float(np.max(np.where(np.isnan(ratios), np.inf, ratios)))  # NaN never converges
+    result = SolverResult.from_residual(out, ratio, 1.0, sum(r.iterations for r in results))
+    return warn_if_not_converged(result, "thermodynamics")
 
 
-def entropy_at_energy(xi, energy, ansatz="full", beta_max=1e3, xtol=1e-10, **solver):
+def entropy_at_energy(xi, energy, ansatz="full", beta_max=1e3, xtol=1e-10, tol=1e-7,
+                      **solver):  # fmt: skip
     """Microcanonical entropy ``S(E) = inf_β [Φ(β) + βE]`` (eq. legendre) for ``E₀ < E < 0``.
 
     Solves u(β) = E for β (Brent in log β); S is relative to the uniform measure on the
     sphere (S ≤ 0; the annealed bound is −E²/2ξ(1)). ``info`` holds ``beta``, ``q_min``,
     ``q_max`` (the overlap q*(E) of two configurations of one state) and the solver result
     at that β. Energies at or below the ground state (β would exceed ``beta_max``) raise.
+
+    Parameters
+    ----------
+    xi : covariance (vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi``)
+    energy : float < 0
+    ansatz : ``"RS"``, ``"1RSB"``, ``"k-RSB"`` or ``"full"``
+    beta_max : float > 1e-6
+        Upper end of the bracket in β (the lower end is 1e-6).
+    xtol : float > 0
+        Brent's tolerance on log β.
+    tol : float > 0
+        Tolerance on the residual ``|u(β) − E|``: ``converged`` is ``residual <= tol``.
+    **solver
+        Passed to :func:`parisi`.
     """
     energy = check_real("energy", energy, high=0.0, high_open=True)
+    ansatz = check_choice("ansatz", ansatz, ANSATZE)
+    beta_max = check_real("beta_max", beta_max, 1e-6, low_open=True)
+    xtol = check_real("xtol", xtol, 0.0, low_open=True)
+    tol = check_real("tol", tol, 0.0, low_open=True)
+    _fast(xi)
 
     def gap(log_beta):
         with warnings.catch_warnings():  # bracketing steps far from the root may not converge
@@ -504,16 +605,19 @@ def entropy_at_energy(xi, energy, ansatz="full", beta_max=1e3, xtol=1e-10, **sol
         raise ValueError(
             f"energy must lie above the ground-state energy; u(beta={beta_max:g}) is above {energy}"
         )
-    log_beta, info = brentq(gap, low, high, xtol=xtol, full_output=True)
+    gap_low = gap(low)
+    if gap_low < 0:
+        raise ValueError(
+            f"energy must lie below u(beta=1e-06) = {gap_low + energy:.6g}, got {energy}"
+        )
+    log_beta, info = brentq(gap, low, high, xtol=xtol, full_output=True, disp=False)
+    # the solver at the root warns for itself when it does not converge
     res = parisi(xi, float(np.exp(log_beta)), ansatz=ansatz, **solver)
     value = res.value + res.info["beta"] * energy
-    out = SolverResult(
-        float(value),
-        bool(info.converged and res.converged),
-        int(info.iterations),
-        float(abs(res.info["energy"] - energy)),
+    out = SolverResult.from_residual(
+        float(value), abs(res.info["energy"] - energy), tol, int(info.iterations),
         {"beta": res.info["beta"], "q_min": res.info["q_min"], "q_max": res.info["q_max"],
-         "result": res},
+         "result": res, "brent_converged": bool(info.converged)},
     )  # fmt: skip
     return warn_if_not_converged(out, "entropy_at_energy")
 
@@ -526,31 +630,71 @@ def _field_free(xi, name):
         )
 
 
-def dynamic_temperature(xi):
+def dynamic_temperature(xi, maxiter=500, tol=1e-8):
     """``T_d² = max_{0<q<1} ξ'(q)(1 − q)/q`` (eq. td): where the m = 1 1RSB saddle appears.
 
-    For field-free models only (ξ'(0) = 0); returns T_d and the plateau q_d in ``info``.
+    For field-free models only (ξ'(0) = 0). The maximum is located on a grid of
+    [1e-4, 1 − 1e-4] and refined by bounded Brent minimisation.
+
+    Parameters
+    ----------
+    xi : covariance (vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi``), ξ'(0) = 0
+    maxiter : int ≥ 1
+        Brent iterations (function evaluations after the first).
+    tol : float > 0
+        Tolerance on the residual ``|g'(q_d)|``, the slope of ``g(q) = ξ'(q)(1 − q)/q`` at
+        the maximiser (it is not small where the maximum sits at an end of the grid).
+
+    Returns
+    -------
+    SolverResult
+        ``value`` T_d, ``info["q"]`` the plateau q_d; ``converged`` is ``residual <= tol``
+        (a ``RuntimeWarning`` otherwise).
     """
     fast = _fast(xi)
+    maxiter = check_int("maxiter", maxiter, 1)
+    tol = check_real("tol", tol, 0.0, low_open=True)
     _field_free(fast, "dynamic_temperature")
     q = np.linspace(1e-4, 1 - 1e-4, 2001)
     g = fast.dxi(q) * (1 - q) / q
     i = int(np.argmax(g))
     lo, hi = q[max(i - 1, 0)], q[min(i + 1, q.size - 1)]
+    # scipy counts the first evaluation as an iteration: maxiter + 1 evaluations in all
     res = minimize_scalar(lambda s: -fast.dxi(s) * (1 - s) / s, bounds=(lo, hi),
-                          method="bounded", options={"xatol": 1e-12})  # fmt: skip
-    return SolverResult(float(np.sqrt(-res.fun)), bool(res.success), int(res.nfev), 0.0,
-                        {"q": float(res.x)})  # fmt: skip
+                          method="bounded",
+                          options={"xatol": 1e-12, "maxiter": maxiter + 1})  # fmt: skip
+    qd = float(res.x)
+    slope = float(fast.d2xi(qd) * (1 - qd) / qd - fast.dxi(qd) / qd**2)  # g'(q_d)
+    result = SolverResult.from_residual(float(np.sqrt(-res.fun)), abs(slope), tol,
+                                        max(int(res.nit) - 1, 0), {"q": qd})  # fmt: skip
+    return warn_if_not_converged(result, "dynamic_temperature")
 
 
-def static_temperature(xi):
+def static_temperature(xi, maxiter=100, tol=1e-10):
     """Static 1RSB transition ``T_s`` of a field-free model (eq. ts).
 
     At m = 1 the 1RSB functional equals the paramagnet's for every q; the transition is
     where ∂P/∂m vanishes there on the m = 1 saddle, i.e. β²ξ'(q) = q/(1 − q) together with
-    β²ξ(q) + q + log(1 − q) = 0. Eliminating β² leaves one equation in q.
+    β²ξ(q) + q + log(1 − q) = 0. Eliminating β² leaves one equation f(q) = 0, bracketed
+    on a grid and solved by Brent's method.
+
+    Parameters
+    ----------
+    xi : covariance (vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi``), ξ'(0) = 0
+    maxiter : int ≥ 1
+        Brent iterations.
+    tol : float > 0
+        Tolerance on the residual ``|f(q_s)|``.
+
+    Returns
+    -------
+    SolverResult
+        ``value`` T_s, ``info["q"]`` the overlap q_s; ``converged`` is ``residual <= tol``
+        (a ``RuntimeWarning`` otherwise).
     """
     fast = _fast(xi)
+    maxiter = check_int("maxiter", maxiter, 1)
+    tol = check_real("tol", tol, 0.0, low_open=True)
     _field_free(fast, "static_temperature")
 
     def f(q):
@@ -562,10 +706,12 @@ def static_temperature(xi):
     if sign_change.size == 0:
         raise ValueError("static_temperature: no discontinuous 1RSB transition for this xi")
     i = sign_change[-1]
-    root, info = brentq(f, q[i], q[i + 1], xtol=1e-15, full_output=True)
+    root, info = brentq(f, q[i], q[i + 1], xtol=1e-15, maxiter=maxiter, full_output=True,
+                        disp=False)  # fmt: skip
     beta2 = root / ((1 - root) * fast.dxi(root))
-    return SolverResult(float(1 / np.sqrt(beta2)), bool(info.converged), int(info.iterations),
-                        float(abs(f(root))), {"q": float(root)})  # fmt: skip
+    result = SolverResult.from_residual(float(1 / np.sqrt(beta2)), abs(f(root)), tol,
+                                        int(info.iterations), {"q": float(root)})  # fmt: skip
+    return warn_if_not_converged(result, "static_temperature")
 
 
 # --- zero temperature ------------------------------------------------------------------------
@@ -645,14 +791,16 @@ def _projected_newton(fun, hess, z, lower, upper, maxiter, tol):
     Variables at a bound with the gradient pushing outwards are held there; the Newton
     step on the others uses the exact Hessian, shifted until it is positive definite
     (the finite-temperature functional in q(x) is not convex); an Armijo search runs along
-    the projected arc. ``residual`` is the largest component of z − P(z − ∇f).
+    the projected arc. ``residual`` is the largest component of z − P(z − ∇f) at the z
+    returned; ``maxiter`` bounds the Newton steps.
     """
     value, grad = fun(z)
-    residual = np.inf
-    for iteration in range(1, maxiter + 1):
+    iteration = 0
+    while True:
         residual = float(np.max(np.abs(z - np.clip(z - grad, lower, upper))))
-        if residual < tol:
-            return z, value, iteration - 1, residual
+        if residual <= tol or iteration >= maxiter:
+            return z, value, iteration, residual
+        iteration += 1
         eps = min(residual, 1e-3)
         active = ((z <= lower + eps) & (grad > 0)) | ((z >= upper - eps) & (grad < 0))
         free = ~active
@@ -678,10 +826,9 @@ def _projected_newton(fun, hess, z, lower, upper, maxiter, tol):
         if not new_value <= value:  # no descent left at this precision
             return z, value, iteration, residual
         z, value, grad = trial, new_value, new_grad
-    return z, value, maxiter, residual
 
 
-def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=500, tol=1e-10):
+def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=2500, tol=None):
     """Ground-state energy per spin E₀ = lim min_x H(x)/N (eq. chen-sen).
 
     ``"RS"``: −√ξ'(1). ``"1RSB"``: α = 0 below q₀ and μ above. ``"full"``: α on
@@ -689,19 +836,38 @@ def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=500, tol=1e-10):
     RS and the 1RSB points). Every α gives a lower bound −F(α)/2 ≤ E₀, so refining the grid
     (n_cells times an integer) can only raise the value. ``info`` holds ``chi``, ``grid``, ``alpha``
     (1RSB: ``mu``, ``q0``). ``residual`` is the largest projected gradient component.
+
+    Parameters
+    ----------
+    xi : covariance (vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi``)
+    ansatz : ``"RS"``, ``"1RSB"`` or ``"full"``
+    n_cells : int ≥ 1
+    maxiter : int ≥ 1
+        Total budget of iterations: the L-BFGS-B iterations of the three 1RSB starts and
+        the Newton steps of the two full starts (each of the five needs well under 500).
+    tol : float > 0, optional
+        Tolerance on the residual: ``converged`` is ``residual <= tol`` (a
+        ``RuntimeWarning`` otherwise). Default 1e-10 for ``"full"`` and 1e-5 for
+        ``"1RSB"``, whose gradient is by finite differences.
     """
     ansatz = check_choice("ansatz", ansatz, _GROUND_ANSATZE)
     n_cells = check_int("n_cells", n_cells, 1)
     maxiter = check_int("maxiter", maxiter, 1)
-    tol = check_real("tol", tol, 0.0, low_open=True)
+    if tol is not None:
+        tol = check_real("tol", tol, 0.0, low_open=True)
     fast = _fast(xi)
     dxi1 = float(fast.dxi(1.0))
+    if not (np.isfinite(dxi1) and dxi1 > 0):
+        raise ValueError(f"xi must have a finite xi'(1) > 0, got {dxi1!r}")
     chi_rs = 1.0 / np.sqrt(dxi1)
-    if ansatz == "RS":
-        return SolverResult(-np.sqrt(dxi1), True, 0, 0.0, {"chi": chi_rs})
-    one = _ground_1rsb(fast, dxi1, chi_rs, maxiter)
+    if ansatz == "RS":  # closed form
+        return SolverResult.from_residual(-np.sqrt(dxi1), 0.0, tol or _GROUND_TOL["full"], 0,
+                                          {"chi": chi_rs})  # fmt: skip
+    budget = _Budget(maxiter)
+    one = _ground_1rsb(fast, dxi1, chi_rs, budget, tol or _GROUND_TOL["1RSB"])
     if ansatz == "1RSB":
         return warn_if_not_converged(one, "ground_state_energy(1RSB)")
+    tol = tol or _GROUND_TOL["full"]
     grid = _ground_grid(n_cells)
     dxi_cells = np.diff(fast.xi(grid))
     starts = [np.concatenate(([chi_rs], np.zeros(n_cells)))]
@@ -721,19 +887,21 @@ def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=500, tol=1e-10):
 
     best = None
     for z0 in starts:
-        z, value, nit, residual = _projected_newton(fun, hess, z0, lower, np.inf, maxiter, tol)
+        z, value, nit, residual = _projected_newton(fun, hess, z0, lower, np.inf, budget.left,
+                                                    tol)  # fmt: skip
+        budget.spend(nit)
         if best is None or value < best[1]:
-            best = (z, value, nit, residual)
-    z, value, nit, residual = best
-    result = SolverResult(
-        float(-value / 2), residual < tol, int(nit), residual,
+            best = (z, value, residual)
+    z, value, residual = best
+    result = SolverResult.from_residual(
+        float(-value / 2), residual, tol, budget.used,
         {"chi": float(z[0]), "grid": grid, "alpha": np.cumsum(z[1:]),
          "rs_energy": -np.sqrt(dxi1), "one_rsb_energy": one.value},
     )  # fmt: skip
     return warn_if_not_converged(result, "ground_state_energy(full)")
 
 
-def _ground_1rsb(xi, dxi1, chi_rs, maxiter):
+def _ground_1rsb(xi, dxi1, chi_rs, budget, tol):
     """Eq. (chen-sen) with α = μ 1{q ≥ q₀}: a coarse grid in (χ, μ, q₀), then L-BFGS-B."""
     xi1 = float(xi.xi(1.0))
 
@@ -749,9 +917,8 @@ def _ground_1rsb(xi, dxi1, chi_rs, maxiter):
     bounds = [(-30, 10), (-30, 10), (0.0, 1.0 - 1e-9)]
     for i in np.argsort(values)[:3]:
         z0 = [np.log(chi.flat[i]), np.log(mu.flat[i]), q0.flat[i]]
-        res = minimize(lambda z: float(bracket(np.exp(z[0]), np.exp(z[1]), z[2])), z0,
-                       method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
+        res = _lbfgsb(lambda z: float(bracket(np.exp(z[0]), np.exp(z[1]), z[2])), z0, bounds,
+                      {"ftol": 1e-15, "gtol": 1e-12}, budget)  # fmt: skip
         if best is None or res.fun < best.fun:
             best = res
     chi, mu, q0 = np.exp(best.x[0]), np.exp(best.x[1]), best.x[2]
@@ -759,8 +926,8 @@ def _ground_1rsb(xi, dxi1, chi_rs, maxiter):
     if value < -np.sqrt(dxi1):  # the RS point (μ → 0) lies in the family: never below it
         value, chi, mu, q0 = -np.sqrt(dxi1), chi_rs, 0.0, 0.0
     residual = _projected(best, [b[0] for b in bounds], [b[1] for b in bounds])
-    return SolverResult(float(value), residual < 1e-5, int(best.nit), residual,
-                        {"chi": chi, "mu": mu, "q0": q0})  # fmt: skip
+    return SolverResult.from_residual(float(value), residual, tol, budget.used,
+                                      {"chi": chi, "mu": mu, "q0": q0})  # fmt: skip
 
 
 def rs_zero_temperature_test(xi, n=4001):
@@ -768,9 +935,11 @@ def rs_zero_temperature_test(xi, n=4001):
 
     The derivative of the bracket of eq. (chen-sen) at the RS point (α = 0, χ = ξ'(1)^{−1/2})
     along α = ε 1{q ≥ u} is g(u); the bracket is convex, so RS is the zero-temperature
-    solution iff g ≥ 0 on [0, 1]. Returns (min g, the u where it is attained).
+    solution iff g ≥ 0 on [0, 1]. ``n`` (int ≥ 2) grid points on [0, 1]. Returns (min g,
+    the u where it is attained).
     """
     fast = _fast(xi)
+    n = check_int("n", n, 2)
     u = np.linspace(0.0, 1.0, n)
     g = fast.xi(1.0) - fast.xi(u) - 0.5 * fast.dxi(1.0) * (1 - u**2)
     i = int(np.argmin(g))
@@ -824,9 +993,19 @@ def classify(xi, beta=np.inf, tol=1e-9):
     concave ξ''^{−1/2}), ``solution`` (the SolverResult behind the verdict; at T = 0 the
     full Chen–Sen solution, whose ``info["alpha"]`` is the Parisi measure) and, at T = 0,
     ``rs_test`` (min g, eq. rs-test).
+
+    Parameters
+    ----------
+    xi : covariance (vectorised ``xi``, ``dxi``, ``d2xi``, ``d3xi``)
+    beta : float > 0 or ``np.inf``
+    tol : float ≥ 0
+        The free-energy gain that counts as breaking.
     """
-    concave = concave_intervals(xi)
     fast = _fast(xi)
+    if not (isinstance(beta, (int, float, np.integer, np.floating)) and beta == np.inf):
+        beta = check_real("beta", beta, 0.0, low_open=True)
+    tol = check_real("tol", tol, 0.0)
+    concave = concave_intervals(xi)
     if np.isinf(beta):
         tol = max(tol, 1e-7)
         full = ground_state_energy(xi, "full")  # it solves RS and 1RSB on the way
@@ -835,11 +1014,11 @@ def classify(xi, beta=np.inf, tol=1e-9):
         out = {"rs_test": rs_zero_temperature_test(xi)[0], "E0": max(full.value, one, rs),
                "replicon": float(fast.d2xi(1.0) / fast.dxi(1.0)), "solution": full}  # fmt: skip
     else:
-        beta = check_real("beta", beta, 0.0, low_open=True)
         rs = _solve_rs(beta, fast)
-        one = warn_if_not_converged(_solve_1rsb(beta, fast, rs, _MAXITER), "parisi(1RSB)")
-        full = _solve_full(beta, fast, 200, None, _MAXITER, rs, one)
-        two = _solve_steps(beta, fast, 2, _MAXITER, one, full)
+        one = _solve_1rsb(beta, fast, rs, _Budget(_MAXITER))
+        warn_if_not_converged(one, "parisi(1RSB)")
+        full = _solve_full(beta, fast, 200, None, _Budget(_MAXITER), rs, one)
+        two = _solve_steps(beta, fast, 2, _Budget(_MAXITER), one, full)
         warn_if_not_converged(two, "parisi(k-RSB)")
         gain_1, gain_more = rs.value - one.value, one.value - two.value
         best = two if gain_more > tol else one if gain_1 > tol else rs

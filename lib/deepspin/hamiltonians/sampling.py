@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -30,7 +29,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepspin.checks import as_generator, check_choice, check_int, check_real, torch_generator
+from deepspin.checks import (
+    as_generator,
+    check_bool,
+    check_choice,
+    check_device,
+    check_dtype,
+    check_int,
+    check_real,
+    torch_generator,
+)
+from deepspin.results import warn_if_not_converged
 
 __all__ = [
     "DescentResult",
@@ -68,6 +77,43 @@ def _check_activation(activation):
     return check_choice("activation", activation, tuple(_TORCH_ACTIVATIONS))
 
 
+def _check_net(net):
+    if not isinstance(net, RandomMLP):
+        raise ValueError(f"net must be a RandomMLP (see random_mlp), got {type(net).__name__}")
+    return net
+
+
+def _as_tensor(name, x, dtype, device):
+    """``x`` (array or tensor) as a finite real tensor in ``dtype`` on ``device``, else raise."""
+    if isinstance(x, torch.Tensor):
+        if x.dtype.is_complex or x.dtype == torch.bool:
+            raise ValueError(f"{name} must hold finite reals, got dtype {x.dtype}")
+        x = x.to(device=device, dtype=dtype)  # keeps the autograd graph
+    else:
+        try:
+            array = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be an array of finite reals, got {x!r}") from None
+        x = torch.as_tensor(array, dtype=dtype).to(device)
+    if not bool(torch.all(torch.isfinite(x.detach()))):
+        raise ValueError(f"{name} must hold finite reals, got a NaN or an infinity")
+    return x
+
+
+def _check_start(name, x, n):
+    """Refuse starting points that cannot be projected onto the sphere ``|x|² = n``."""
+    norms = torch.linalg.vector_norm(x, dim=-1)
+    if x.numel() and not bool(torch.all(norms > 0)):
+        raise ValueError(
+            f"{name} must hold configurations of norm > 0 (each is projected onto the sphere "
+            f"|x|² = N₀), got one of norm 0"
+        )
+    x = _on_sphere(x, n)
+    if not bool(torch.all(torch.isfinite(x))):
+        raise ValueError(f"{name} holds a configuration too close to 0 to project onto the sphere")
+    return x
+
+
 # --- the networks ---------------------------------------------------------------------------
 
 
@@ -102,9 +148,15 @@ class RandomMLP:
         return self.weights[0].dtype
 
     def to(self, device=None, dtype=None) -> RandomMLP:
-        """The same networks on ``device`` and/or in ``dtype`` (e.g. float64 for descents)."""
-        if dtype is not None and dtype not in _DTYPES:
-            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        """The same networks on ``device`` and/or in ``dtype`` (e.g. float64 for descents).
+
+        ``device``: None (unchanged), ``"cpu"``, ``"cuda"``, ``"auto"`` or a torch.device;
+        ``dtype``: None (unchanged), torch.float32 or torch.float64.
+        """
+        if device is not None:
+            device = check_device("device", device)
+        if dtype is not None:
+            dtype = check_dtype("dtype", dtype, _DTYPES)
         return RandomMLP(
             self.activation, self.n_input, self.depth, self.width, self.weight_var,
             self.bias_var, tuple(w.to(device=device, dtype=dtype) for w in self.weights),
@@ -134,7 +186,8 @@ def random_mlp(n_input, depth, width, activation, weight_var=1.0, bias_var=0.0, 
     seed : None, int or numpy Generator
         Weights are drawn on the CPU from this seed, then moved to ``device``, so the same
         seed gives the same networks on every device.
-    device : str or torch.device
+    device : ``"cpu"`` (default), ``"cuda"``, ``"auto"`` or torch.device
+        ``"auto"`` is CUDA when a GPU is visible, else the CPU.
     dtype : torch.float64 (default) or torch.float32
 
     Returns
@@ -148,10 +201,10 @@ def random_mlp(n_input, depth, width, activation, weight_var=1.0, bias_var=0.0, 
     weight_var = check_real("weight_var", weight_var, 0.0, low_open=True)
     bias_var = check_real("bias_var", bias_var, 0.0)
     n_networks = check_int("n_networks", n_networks, 1)
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
-    device = torch.device(device)
-    gen = torch_generator(seed)
+    rng = as_generator(seed)
+    device = check_device("device", device)
+    dtype = check_dtype("dtype", dtype, _DTYPES)
+    gen = torch_generator(rng)
     sizes = [n_input, *[width] * depth, 1]
     weights, biases = [], []
     for fan_in, fan_out in pairwise(sizes):
@@ -164,7 +217,7 @@ def random_mlp(n_input, depth, width, activation, weight_var=1.0, bias_var=0.0, 
 
 
 def _as_inputs(net, x):
-    x = torch.as_tensor(x, dtype=net.dtype, device=net.device)
+    x = _as_tensor("x", x, net.dtype, net.device)
     if x.ndim == 2:
         x = x.expand(net.n_networks, *x.shape)
     if x.ndim != 3 or x.shape[0] != net.n_networks or x.shape[2] != net.n_input:
@@ -189,9 +242,10 @@ def hidden_features(net, x):
 
     Its Gram matrix ``C_b + C_W φ(z_L(x))·φ(z_L(x'))/N_L`` is the network's own output
     covariance given its hidden weights, which the NNGP kernel ``K_{L+1}(q)`` approximates
-    at large width (chapter ``wh_sampling``, eq. width-identity). ``x`` as in
-    :func:`mlp_energy`; depth ≥ 1.
+    at large width (chapter ``wh_sampling``, eq. width-identity). ``net`` a RandomMLP of
+    depth ≥ 1; ``x`` (finite reals) as in :func:`mlp_energy`.
     """
+    _check_net(net)
     if net.depth == 0:
         raise ValueError("hidden_features needs depth >= 1 (a depth-0 network has no hidden layer)")
     return _hidden(net, _as_inputs(net, x))
@@ -204,13 +258,19 @@ def mlp_energy(net, x):
     ----------
     net : RandomMLP
     x : tensor or array ``(n_networks, B, N₀)``, or ``(B, N₀)`` shared by all networks
-        Inputs; not projected onto the sphere (so ``x = 0`` gives ``√N₀ f(0)``).
+        Inputs, finite reals; not projected onto the sphere (so ``x = 0`` gives ``√N₀ f(0)``).
 
     Returns
     -------
     tensor ``(n_networks, B)`` on ``net.device``; differentiable in ``x``.
     """
-    h = _hidden(net, _as_inputs(net, x))
+    _check_net(net)
+    return _mlp_energy(net, _as_inputs(net, x))
+
+
+def _mlp_energy(net, x):
+    """:func:`mlp_energy` without checks, for a tensor of shape ``(n_networks, B, N₀)``."""
+    h = _hidden(net, x)
     out = torch.baddbmm(net.biases[-1][:, None, :], h, net.weights[-1])
     return math.sqrt(net.n_input) * out[..., 0]
 
@@ -340,19 +400,19 @@ def parallel_tempering(net, betas, n_copies=2, n_sweeps=2000, n_burn=1000, seed=
         Record e and q after every ``record_every``-th production sweep.
     exchange_every : int ≥ 1
     x0 : array, optional
-        Initial configurations, broadcastable to ``(n_networks, n_copies, K, N₀)``,
-        projected onto the sphere. Default: uniform on the sphere.
+        Initial configurations, finite reals of nonzero norm, broadcastable to
+        ``(n_networks, n_copies, K, N₀)``, projected onto the sphere. Default: uniform on
+        the sphere.
     progress : bool
         Show a tqdm bar.
-    device : str or torch.device, optional
+    device : ``"cpu"``, ``"cuda"``, ``"auto"`` or torch.device, optional
         Default: the device of ``net``.
 
     Returns
     -------
     TemperingResult
     """
-    if not isinstance(net, RandomMLP):
-        raise ValueError(f"net must be a RandomMLP (see random_mlp), got {type(net).__name__}")
+    _check_net(net)
     betas = _check_betas(betas)
     n_copies = check_int("n_copies", n_copies, 1)
     n_sweeps = check_int("n_sweeps", n_sweeps, 1)
@@ -361,24 +421,29 @@ def parallel_tempering(net, betas, n_copies=2, n_sweeps=2000, n_burn=1000, seed=
                              high_open=True)  # fmt: skip
     record_every = check_int("record_every", record_every, 1)
     exchange_every = check_int("exchange_every", exchange_every, 1)
-    if device is not None:
-        net = net.to(device)
-    device, dtype = net.device, net.dtype
+    progress = check_bool("progress", progress)
     rng = as_generator(seed)
-    gen = torch_generator(rng, device)
+    if device is not None:
+        net = net.to(check_device("device", device))
+    device, dtype = net.device, net.dtype
     n_net, n, n_temps = net.n_networks, net.n_input, betas.size
     shape = (n_net, n_copies, n_temps)
+    if x0 is not None:
+        x0 = _as_tensor("x0", x0, dtype, device)
+        try:
+            x0 = x0.expand(*shape, n).clone()
+        except RuntimeError:
+            raise ValueError(
+                f"x0 must broadcast to {(*shape, n)}, got shape {tuple(x0.shape)}"
+            ) from None
+        x0 = _check_start("x0", x0, n)
+    gen = torch_generator(rng, device)
 
     start = time.perf_counter()
     if x0 is None:
-        x = torch.randn((*shape, n), generator=gen, device=device, dtype=dtype)
+        x = _on_sphere(torch.randn((*shape, n), generator=gen, device=device, dtype=dtype), n)
     else:
-        try:
-            x = torch.as_tensor(np.array(x0, dtype=float), dtype=dtype).to(device).expand(*shape, n)
-        except RuntimeError:
-            raise ValueError(f"x0 must broadcast to {(*shape, n)}, got {np.shape(x0)}") from None
-        x = x.clone()
-    x = _on_sphere(x, n)
+        x = x0
 
     beta = torch.as_tensor(betas, dtype=dtype, device=device)
     # ε is about the angle of a move and β|ΔH| ≈ β √(N₀ ξ'(1)) ε: start near 1/(β √N₀)
@@ -395,7 +460,7 @@ def parallel_tempering(net, betas, n_copies=2, n_sweeps=2000, n_burn=1000, seed=
     arange_net = torch.arange(n_net, device=device)
 
     def energy(y):
-        return mlp_energy(net, y.reshape(n_net, -1, n)).reshape(shape)
+        return _mlp_energy(net, y.reshape(n_net, -1, n)).reshape(shape)
 
     with torch.no_grad():
         h = energy(x)
@@ -481,7 +546,8 @@ class DescentResult:
 
     ``configurations (n_networks, B, N₀)``, ``energies (n_networks, B)``,
     ``gradient_norms (n_networks, B)`` (the Riemannian gradient ``|∇_⊥ H|/√N₀``),
-    ``iterations`` and ``converged`` (every gradient norm below ``tol``).
+    ``iterations``, ``residual`` (the largest gradient norm), ``tol`` and ``converged``
+    (``residual <= tol``: every gradient norm at or below ``tol``).
     """
 
     configurations: np.ndarray
@@ -489,6 +555,8 @@ class DescentResult:
     gradient_norms: np.ndarray
     iterations: int
     converged: bool
+    residual: float
+    tol: float
 
 
 def minimize_energy(net, x0, max_iter=2000, tol=1e-6, progress=False):
@@ -506,33 +574,36 @@ def minimize_energy(net, x0, max_iter=2000, tol=1e-6, progress=False):
     ----------
     net : RandomMLP
     x0 : array ``(n_networks, B, N₀)``
-        Starting points (e.g. ``TemperingResult.configurations`` reshaped), projected onto
-        the sphere.
+        Starting points, finite reals of nonzero norm (e.g.
+        ``TemperingResult.configurations`` reshaped), projected onto the sphere.
     max_iter : int ≥ 1
+        Total number of steps (every replica steps at each).
     tol : float > 0
-        Stop when every ``|∇_⊥H|/√N₀ < tol``.
+        Stop when every ``|∇_⊥H|/√N₀ <= tol``.
     progress : bool
 
     Returns
     -------
     DescentResult
+        ``residual`` is the largest ``|∇_⊥H|/√N₀``, ``converged`` is ``residual <= tol``;
+        a ``RuntimeWarning`` when it stops unconverged.
     """
-    if not isinstance(net, RandomMLP):
-        raise ValueError(f"net must be a RandomMLP (see random_mlp), got {type(net).__name__}")
+    _check_net(net)
     max_iter = check_int("max_iter", max_iter, 1)
     tol = check_real("tol", tol, 0.0, low_open=True)
+    progress = check_bool("progress", progress)
     n = net.n_input
-    x = torch.as_tensor(np.array(x0, dtype=float), dtype=net.dtype).to(net.device)
+    x = _as_tensor("x0", x0, net.dtype, net.device).detach()
     if x.ndim != 3 or x.shape[0] != net.n_networks or x.shape[2] != n:
         raise ValueError(
             f"x0 must have shape (n_networks={net.n_networks}, B, n_input={n}), "
             f"got {tuple(x.shape)}"
         )
-    x = _on_sphere(x, n)
+    x = _check_start("x0", x, n)
 
     def energy_and_gradient(y):
         y = y.detach().requires_grad_(True)
-        h = mlp_energy(net, y)
+        h = _mlp_energy(net, y)
         (g,) = torch.autograd.grad(h.sum(), y)
         y = y.detach()
         return h.detach(), g - (torch.sum(g * y, dim=-1, keepdim=True) / n) * y
@@ -542,7 +613,7 @@ def minimize_energy(net, x0, max_iter=2000, tol=1e-6, progress=False):
     eta = 0.1 * math.sqrt(n) / torch.clamp(norm, min=1e-300)
     iterations = 0
     bar = tqdm(total=max_iter, desc="descent", disable=not progress)
-    while iterations < max_iter and not torch.all(norm / math.sqrt(n) < tol):
+    while iterations < max_iter and not torch.all(norm / math.sqrt(n) <= tol):
         x_new = _on_sphere(x - eta[..., None] * g, n)
         h_new, g_new = energy_and_gradient(x_new)
         better = h_new < h
@@ -555,17 +626,15 @@ def minimize_energy(net, x0, max_iter=2000, tol=1e-6, progress=False):
         bar.update()
     bar.close()
     gradient_norm = (norm / math.sqrt(n)).cpu().numpy()
-    if not np.all(gradient_norm < tol):
-        warnings.warn(
-            f"minimize_energy stopped after {iterations} iterations with the largest gradient "
-            f"norm {gradient_norm.max():.2e} above tol = {tol:g}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return DescentResult(
+    # a NaN norm propagates (and never converges); an empty batch has nothing to descend
+    residual = float(np.max(gradient_norm)) if gradient_norm.size else 0.0
+    result = DescentResult(
         configurations=x.detach().cpu().numpy(),
         energies=(h / n).cpu().numpy(),
         gradient_norms=gradient_norm,
         iterations=iterations,
-        converged=bool(np.all(gradient_norm < tol)),
+        converged=bool(residual <= tol),
+        residual=residual,
+        tol=tol,
     )
+    return warn_if_not_converged(result, "minimize_energy")
