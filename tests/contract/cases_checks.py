@@ -136,6 +136,13 @@ CASES = [
         says={"array": "J"},
     ),
     Case(
+        checks.check_path,
+        {"name": "out", "value": "/tmp/run", "allow_none": False},
+        {"value": Values((None, "", 3, b"/tmp", "a\0b", ["a"]))},
+        unchecked={"name": NAME_REASON, "allow_none": "a flag set by the caller's code"},
+        says={"value": "out"},
+    ),
+    Case(
         checks.check_device,
         {"name": "dev", "value": "cpu"},
         {"value": Device()},
