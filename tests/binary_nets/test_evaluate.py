@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from deepspin import binary_nets as bn
-from deepspin.binary_nets.evaluate import _BLOCK, count_correct
+from deepspin.binary_nets.evaluate import count_correct
+from deepspin.binary_nets.forward_kernels import BLOCK
 
 
 def _problem(widths, n, seed=0):
@@ -79,7 +80,7 @@ def test_exact_rejection_never_loses_a_configuration_above_the_threshold():
     for c, s, config in zip(correct[abandoned], seen[abandoned], configs[abandoned], strict=True):
         prefix, _ = count_correct(config[None], widths, x[:s], labels[:s])
         assert prefix[0] == c and c + (n - s) < threshold * n
-        assert c + (n - s + _BLOCK) >= threshold * n  # not earlier than one block
+        assert c + (n - s + BLOCK) >= threshold * n  # not earlier than one block
 
 
 def test_screening_drops_only_configurations_far_below():

@@ -215,12 +215,34 @@ ADAM = dict(
     eps=Real(0.0),
 )
 STATE = Values(("abc", None, 3, {"theta": np.zeros((2, N_W))}))
+NAME_REASON = "the name a message gives; any string is allowed"
+CALLER_SHAPE = "a shape set by the caller's code (from validated widths)"
+
+
+def _bad_configs():
+    """Invalid ±1 configurations ``(3, N_W)``, listed by hand: an empty array is valid for
+    :func:`evaluate.check_configs` (the Spins domain refuses it). The last one holds its
+    bad entry in the last row, so that the slices after the first are compared too."""
+    good = _spins((3, N_W)).astype(np.float64)
+    out = ["abc", None, np.array([["a", "b"]]), good[0], good[..., None]]
+    for row, value in ((0, 0.0), (0, 2.0), (0, 0.5), (0, math.nan), (-1, 0.0)):
+        bad = good.copy()
+        bad[row, 0] = value
+        out.append(bad)
+    return tuple(out)
+
 
 CASES = [
     # --- lrnet ---------------------------------------------------------------------------
     Case(lrnet.check_widths, {"widths": W}, {"widths": WIDTHS}),
     Case(lrnet.n_weights, {"widths": W}, {"widths": WIDTHS}),
     Case(lrnet.layer_slices, {"widths": W}, {"widths": WIDTHS}),
+    Case(
+        lrnet.check_fields,
+        lambda: {"fields": _fields(), "name": "fields", "widths": W, "n_networks": 2},
+        {"fields": FIELDS},
+        unchecked={"name": NAME_REASON, "widths": CALLER_SHAPE, "n_networks": CALLER_SHAPE},
+    ),
     Case(lrnet.flatten_weights, lambda: {"layers": _fields()}, {"layers": Values(_bad_fields())}),
     Case(
         lrnet.unflatten_weights,
@@ -300,6 +322,39 @@ CASES = [
         },
     ),
     # --- evaluate, incremental -----------------------------------------------------------
+    Case(
+        evaluate.check_configs,
+        lambda: {"name": "configs", "value": _spins((3, N_W)), "ndim": 2, "rows": N_W},
+        {"value": Values(_bad_configs())},
+        unchecked={
+            "name": NAME_REASON,
+            "ndim": "a shape set by the caller's code",
+            "rows": "a chunk size set by the caller's code (memory, not validity)",
+        },
+        says={"value": "configs"},
+    ),
+    Case(
+        evaluate.check_images,
+        lambda: dict(
+            zip(("x", "labels"), _images(), strict=True),
+            n_in=W[0],
+            n_out=N_OUT,
+            x_name="x",
+            labels_name="labels",
+        ),
+        IMAGES,
+        unchecked={
+            "n_in": CALLER_SHAPE,
+            "n_out": CALLER_SHAPE,
+            "x_name": NAME_REASON,
+            "labels_name": NAME_REASON,
+        },
+    ),
+    Case(
+        evaluate.check_screening,
+        {"threshold": 0.5, "screen_at": (2, 4), "screen_z": 4.0},
+        SCREENING,
+    ),
     Case(
         evaluate.count_correct,
         lambda: dict(

@@ -161,6 +161,10 @@ CASES = [
             "J": COUPLINGS,
             "max_n": Int(1, allow_none=True),
         },
+        unchecked={
+            "names": "the names messages give (set by the caller's code)",
+            "why": "the end of a message (set by the caller's code)",
+        },
     ),
     Case(
         model.check_spins,
@@ -178,6 +182,11 @@ CASES = [
             "J": COUPLINGS,
             "beta": Real(0.0),
         },
+    ),
+    Case(
+        exact.all_energies,
+        {"h": H, "J": J},
+        {"h": Joint((FIELDS, Values((np.zeros(21),)))), "J": COUPLINGS},  # N above 20
     ),
     Case(
         exact.sample_exact,
@@ -384,6 +393,12 @@ CASES = [
             "initial": BAD_INITIAL,
             "seed": Seed(),
         },
+    ),
+    Case(
+        montecarlo.check_samples,
+        {"samples": SAMPLES, "name": "samples", "min_rows": 2},
+        {"samples": Joint((Spins(fixed_shape=False), Values((np.ones((1, 3)), np.ones((4, 0))))))},
+        unchecked={"name": NAME_REASON, "min_rows": "a bound set by the caller's code"},
     ),
     Case(
         montecarlo.moments,

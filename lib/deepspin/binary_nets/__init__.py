@@ -18,6 +18,7 @@ from deepspin.binary_nets.incremental import (
 from deepspin.binary_nets.lrnet import (
     LEAKY_SLOPE,
     TrainResult,
+    check_fields,
     check_widths,
     configuration_accuracy,
     flatten_weights,
@@ -60,6 +61,7 @@ __all__ = [
     "UnitModel",
     "block_coupling_rms",
     "cached_ensembles",
+    "check_fields",
     "check_widths",
     "collect_ensemble",
     "configuration_accuracy",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepspin.binary_nets.ensemble import CollectionInfo, collect_ensemble
-from deepspin.binary_nets.evaluate import _check_images
+from deepspin.binary_nets.evaluate import check_images
 from deepspin.binary_nets.lrnet import check_widths, layer_slices, train_ensemble
 from deepspin.checks import check_bool, check_choice, check_int, check_path, check_real
 from deepspin.data import data_dir
@@ -169,8 +169,8 @@ def _check_data(data, widths):
             f"pca_mnist(20)), got {data!r:.80}"
         )
     for split in ("train", "test"):
-        _check_images(getattr(data, split), getattr(data, f"{split}_labels"), widths[0],
-                      widths[-1], f"data.{split}", f"data.{split}_labels")  # fmt: skip
+        check_images(getattr(data, split), getattr(data, f"{split}_labels"), widths[0],
+                     widths[-1], f"data.{split}", f"data.{split}_labels")  # fmt: skip
     return data
 
 

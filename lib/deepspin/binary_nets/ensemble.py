@@ -32,9 +32,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deepspin.binary_nets.evaluate import _check_images, _check_screening, _check_spins
+from deepspin.binary_nets.evaluate import check_configs, check_images, check_screening
 from deepspin.binary_nets.incremental import count_correct_incremental, reference_layer
-from deepspin.binary_nets.lrnet import _check_fields, check_widths, flatten_weights, n_weights
+from deepspin.binary_nets.lrnet import check_fields, check_widths, flatten_weights, n_weights
 from deepspin.checks import check_bool, check_int, check_path, check_real
 from deepspin.ising import moments
 from deepspin.results import atomic_write_text, to_jsonable
@@ -187,13 +187,13 @@ def collect_ensemble(
     """
     widths = check_widths(widths)
     try:
-        fields = _check_fields(fields)
+        fields = check_fields(fields)
     except ValueError as err:
         raise ValueError(f"fields do not match widths {widths}: {err}") from None
     if [tuple(f.shape[1:]) for f in fields] != [(b, a) for a, b in pairwise(widths)]:
         got = [tuple(f.shape) for f in fields]
         raise ValueError(f"fields do not match widths {widths}: got shapes {got}")
-    x_test, y_test = _check_images(x_test, y_test, widths[0], widths[-1], "x_test", "y_test")
+    x_test, y_test = check_images(x_test, y_test, widths[0], widths[-1], "x_test", "y_test")
     x_test = x_test.astype(np.float32)
     out = check_path("out_dir", out_dir)
     n_configs = check_int("n_configs", n_configs, 1)
@@ -201,7 +201,7 @@ def collect_ensemble(
     chunk_size = check_int("chunk_size", chunk_size, 1)
     draw_batch = check_int("draw_batch", draw_batch, 1)
     seed = check_int("seed", seed, 0)
-    _, screen_at, _ = _check_screening(threshold, screen_at, 0.0)
+    _, screen_at, _ = check_screening(threshold, screen_at, 0.0)
     screen_at = tuple(n for n in screen_at if n < x_test.shape[0])
     screen_z = check_real("screen_z", screen_z, 0.0, 10.0)
     if max_draws is None:
@@ -347,7 +347,7 @@ def moments_in_memory(configs):
     ----------
     configs : array ``(K, N)`` of ±1, K ≥ 1
     """
-    configs = _check_spins("configs", configs, ndim=2)
+    configs = check_configs("configs", configs, ndim=2)
     if configs.shape[0] == 0:
         raise ValueError("configs must hold at least one configuration, got 0 rows")
     return moments(configs)

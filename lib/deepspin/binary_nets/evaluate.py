@@ -18,7 +18,9 @@ the test images in blocks of 128 with the image index innermost, so that every
 weight multiplies a contiguous vector of activations (SIMD over images). A configuration
 is abandoned as soon as it can no longer reach the required number of correct answers
 (exact) or, at the screening points, when its running accuracy lies more than ``z``
-binomial standard deviations below the threshold (statistical; optional).
+binomial standard deviations below the threshold (statistical; optional). The layers,
+the argmax and the early exits are the kernels of :mod:`deepspin.binary_nets.forward_kernels`,
+which :mod:`deepspin.binary_nets.incremental` shares.
 """
 
 from __future__ import annotations
@@ -28,111 +30,18 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from deepspin.binary_nets.forward_kernels import (
+    BLOCK,
+    argmax_hits,
+    dense_layer,
+    early_exit,
+    first_activation,
+    screening_bounds,
+    upper_layers,
+)
 from deepspin.checks import check_array, check_int, check_int_array, check_real
 
-__all__ = ["count_correct"]
-
-# Images per block. Passed to the kernel at run time: with a compile-time trip count LLVM
-# unrolls the image loop into scalar code instead of vectorising it.
-_BLOCK = 128
-
-
-@njit(cache=True, fastmath=True)
-def _layer(weights, offset, n_in, n_out, h, out, block):
-    """``out[j, :] = Σ_i w_ji h[i, :]`` over a block of images (flat row-major rows).
-
-    ``weights`` has the dtype of ``h``. Four inputs are summed per pass over the output
-    row (with one, every multiply-add loads and stores the row, which bounds the speed),
-    each input row a slice of its own, so that LLVM sees separate streams and vectorises.
-    """
-    for j in range(n_out):
-        row = offset + j * n_in
-        o = out[j * block : (j + 1) * block]
-        o[:] = 0.0
-        i = 0
-        while i + 4 <= n_in:
-            w0, w1 = weights[row + i], weights[row + i + 1]
-            w2, w3 = weights[row + i + 2], weights[row + i + 3]
-            h0, h1 = h[i * block : (i + 1) * block], h[(i + 1) * block : (i + 2) * block]
-            h2, h3 = h[(i + 2) * block : (i + 3) * block], h[(i + 3) * block : (i + 4) * block]
-            for t in range(block):
-                o[t] += (w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t])
-            i += 4
-        while i < n_in:
-            w, hi = weights[row + i], h[i * block : (i + 1) * block]
-            for t in range(block):
-                o[t] += w * hi[t]
-            i += 1
-
-
-@njit(cache=True, fastmath=True)
-def _leaky_relu(h, size):
-    # a separate pass: inside the accumulation loops it stops their vectorisation
-    for t in range(size):
-        v = h[t]
-        h[t] = v if v > 0.0 else np.float32(0.1) * v
-
-
-@njit(cache=True, fastmath=True)
-def _first_activation(z_int, out, size, hidden):
-    """``out = φ(z)`` (or ``z`` for an output layer) in float32 from the exact integer ``z``."""
-    for t in range(size):
-        v = np.float32(z_int[t])
-        out[t] = v if v > 0.0 or not hidden else np.float32(0.1) * v
-
-
-@njit(cache=True, fastmath=True)
-def _upper_layers(weights, widths, a, b, block):
-    """Layers 2…L from the first layer's activations in ``a``; returns the logits array.
-
-    ``a`` and ``b`` alternate as input and output; ``weights`` is the float32 configuration.
-    """
-    n_layers = widths.shape[0] - 1
-    offset = widths[0] * widths[1]
-    for layer in range(1, n_layers):
-        src, dst = (a, b) if layer % 2 == 1 else (b, a)
-        n_prev, n_next = widths[layer], widths[layer + 1]
-        _layer(weights, offset, n_prev, n_next, src, dst, block)
-        if layer < n_layers - 1:
-            _leaky_relu(dst, n_next * block)
-        offset += n_prev * n_next
-    return a if n_layers % 2 == 1 else b
-
-
-@njit(cache=True, fastmath=True)
-def _argmax_hits(logits, n_out, labels, start, count, best, arg, block):
-    """Images of the block whose label is the argmax of the logits.
-
-    The argmax is the first index among ties, as in numpy and torch (identical output
-    rows of ±1 weights tie exactly). Running maxima over the classes, vectorised over
-    the images.
-    """
-    for t in range(block):
-        best[t] = logits[t]
-        arg[t] = 0
-    for k in range(1, n_out):
-        row = k * block
-        for t in range(block):
-            v = logits[row + t]
-            larger = v > best[t]
-            best[t] = v if larger else best[t]
-            arg[t] = k if larger else arg[t]
-    hits = 0
-    for t in range(count):
-        hits += arg[t] == labels[start + t]
-    return hits
-
-
-@njit(cache=True)
-def _early_exit(good, done, n_images, required, screen_at, screen_min, next_screen):
-    """Whether a configuration with ``good`` correct of ``done`` images is abandoned, and
-    the next screening point: exactly when the remaining images cannot make up the
-    deficit, statistically when it falls below ``screen_min`` at a screening point."""
-    if good + (n_images - done) < required:
-        return True, next_screen
-    if next_screen < screen_at.shape[0] and done >= screen_at[next_screen]:
-        return good < screen_min[next_screen] * done, next_screen + 1
-    return False, next_screen
+__all__ = ["check_configs", "check_images", "check_screening", "count_correct"]
 
 
 @njit(cache=True, parallel=True, fastmath=True)
@@ -157,12 +66,12 @@ def _count_correct(
         good, done, next_screen = 0, 0, 0
         for blk in range(n_blocks):
             count = min(block, n_images - done)
-            _layer(first, 0, widths[0], widths[1], x_blocks[blk], z_int, block)
-            _first_activation(z_int, a, widths[1] * block, n_layers > 1)
-            logits = _upper_layers(weights, widths, a, b, block)
-            good += _argmax_hits(logits, n_out, labels, done, count, best, arg, block)
+            dense_layer(first, 0, widths[0], widths[1], x_blocks[blk], z_int, block)
+            first_activation(z_int, a, widths[1] * block, n_layers > 1)
+            logits = upper_layers(weights, widths, a, b, block)
+            good += argmax_hits(logits, n_out, labels, done, count, best, arg, block)
             done += count
-            stop, next_screen = _early_exit(
+            stop, next_screen = early_exit(
                 good, done, n_images, required, screen_at, screen_min, next_screen
             )
             if stop:
@@ -203,27 +112,35 @@ def _blocks(x, block, dtype):
     return np.ascontiguousarray(blocks).reshape(n_blocks, n_in * block)
 
 
-def _screening_bounds(threshold, screen_at, screen_z, n_images):
-    """The early exits of a scoring kernel for ``n_images`` images (arguments validated by
-    the callers: :func:`_check_screening`).
-
-    Returns ``(required, screen_at, screen_min)``: the correct answers needed to reach
-    ``threshold``, the screening points (sorted, int64) and the running accuracy below
-    which a configuration is dropped at each, ``threshold − z sqrt(threshold (1 −
-    threshold) / n)``.
-    """
-    required = math.ceil(threshold * n_images - 1e-9)
-    screen_at = np.asarray(sorted(screen_at), dtype=np.int64)
-    spread = np.sqrt(threshold * (1.0 - threshold) / np.maximum(screen_at, 1))
-    return required, screen_at, (threshold - screen_z * spread).astype(np.float64)
-
-
-def _check_spins(name, value, ndim, rows=1 << 20):
-    """``value`` as an array of ±1 spins with ``ndim`` dimensions, else ``ValueError``.
+def check_configs(name, value, ndim, rows=1 << 20):
+    """Validate binary configurations: an array of ±1 spins with ``ndim`` dimensions.
 
     Like :func:`deepspin.checks.check_spin_array`, but without a copy: the entries are
     compared in slices of about ``rows`` entries along the first axis, so that a
     paper-size ensemble (2×10⁶ × 675) needs no temporary of its size.
+
+    Parameters
+    ----------
+    name : str
+        What the messages call ``value``.
+    value : array of ±1, ``ndim`` dimensions
+        Any integer, float or bool dtype, entries in {−1, +1}; any shape with ``ndim``
+        dimensions, empty included.
+    ndim : int, ≥ 1
+        The number of dimensions required.
+    rows : int, ≥ 1
+        Entries compared at a time (about; whole rows along the first axis).
+
+    Returns
+    -------
+    ndarray
+        ``value`` as an array, its dtype kept (no copy where it already is one).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``: not a numeric array, the wrong number of dimensions, or an entry
+        other than ±1 (the first one found is quoted).
     """
     try:
         array = np.asarray(value)
@@ -244,9 +161,32 @@ def _check_spins(name, value, ndim, rows=1 << 20):
     return array
 
 
-def _check_images(x, labels, n_in, n_out, x_name="x", labels_name="labels"):
-    """Images ``(T, n_in)`` of finite reals (T ≥ 1) as float64, and their labels as int64,
-    classes in ``[0, n_out)``, one per image."""
+def check_images(x, labels, n_in, n_out, x_name="x", labels_name="labels"):
+    """Validate images and their labels for a network of input width ``n_in`` and
+    ``n_out`` classes.
+
+    Parameters
+    ----------
+    x : array ``(T, n_in)`` of finite reals, T ≥ 1
+    labels : array ``(T,)`` of int, in ``[0, n_out)``
+        One class per image; floats are refused.
+    n_in : int, ≥ 1
+        The input width (``widths[0]``).
+    n_out : int, ≥ 1
+        The number of classes (``widths[-1]``).
+    x_name, labels_name : str
+        What the messages call ``x`` and ``labels``.
+
+    Returns
+    -------
+    x : ndarray of float64 ``(T, n_in)``
+    labels : ndarray of int64 ``(T,)``
+
+    Raises
+    ------
+    ValueError
+        Naming ``x_name`` or ``labels_name``.
+    """
     x = check_array(x_name, x, ndim=2, allow_empty=False)
     if x.shape[1] != n_in:
         raise ValueError(
@@ -262,8 +202,30 @@ def _check_images(x, labels, n_in, n_out, x_name="x", labels_name="labels"):
     return x, labels
 
 
-def _check_screening(threshold, screen_at, screen_z):
-    """``threshold`` in [0, 1], ``screen_at`` integers ≥ 1, ``screen_z`` ≥ 0 (finite)."""
+def check_screening(threshold, screen_at, screen_z):
+    """Validate the early exits of a scoring (see :func:`count_correct`).
+
+    Parameters
+    ----------
+    threshold : float, in [0, 1]
+        The accuracy a configuration must reach.
+    screen_at : sequence of int, each ≥ 1
+        Image counts at which a configuration's running accuracy is screened (may be
+        empty; a string is refused).
+    screen_z : float, ≥ 0 (finite)
+        Binomial standard deviations below ``threshold`` at which it is dropped there.
+
+    Returns
+    -------
+    threshold : float
+    screen_at : tuple of int
+    screen_z : float
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter (``screen_at[i]`` for a bad entry).
+    """
     threshold = check_real("threshold", threshold, 0.0, 1.0)
     if isinstance(screen_at, (str, bytes)):
         screen_at = None  # a string is not a sequence of image counts
@@ -310,16 +272,16 @@ def count_correct(configs, widths, x, labels, threshold=0.0, screen_at=(), scree
 
     widths = check_widths(widths)
     n_w = n_weights(widths)
-    configs = _check_spins("configs", configs, ndim=2)
+    configs = check_configs("configs", configs, ndim=2)
     if configs.shape[1] != n_w:
         raise ValueError(
             f"configs must have shape (K, {n_w}) for widths {widths}, got {configs.shape}"
         )
-    x, labels = _check_images(x, labels, widths[0], widths[-1])
-    threshold, screen_at, screen_z = _check_screening(threshold, screen_at, screen_z)
-    required, screen_at, screen_min = _screening_bounds(threshold, screen_at, screen_z, x.shape[0])
-    blocks = integer_blocks(x, _BLOCK)
+    x, labels = check_images(x, labels, widths[0], widths[-1])
+    threshold, screen_at, screen_z = check_screening(threshold, screen_at, screen_z)
+    required, screen_at, screen_min = screening_bounds(threshold, screen_at, screen_z, x.shape[0])
+    blocks = integer_blocks(x, BLOCK)
     return _count_correct(
         blocks, labels, x.shape[0], np.ascontiguousarray(configs),
-        np.asarray(widths, dtype=np.int64), required, screen_at, screen_min, _BLOCK,
+        np.asarray(widths, dtype=np.int64), required, screen_at, screen_min, BLOCK,
     )  # fmt: skip

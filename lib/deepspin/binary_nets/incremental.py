@@ -28,17 +28,19 @@ import numpy as np
 from numba import njit, prange
 
 from deepspin.binary_nets.evaluate import (
-    _BLOCK,
-    _argmax_hits,
-    _check_images,
-    _check_screening,
-    _check_spins,
-    _early_exit,
-    _first_activation,
-    _layer,
-    _screening_bounds,
-    _upper_layers,
+    check_configs,
+    check_images,
+    check_screening,
     integer_blocks,
+)
+from deepspin.binary_nets.forward_kernels import (
+    BLOCK,
+    argmax_hits,
+    dense_layer,
+    early_exit,
+    first_activation,
+    screening_bounds,
+    upper_layers,
 )
 from deepspin.binary_nets.lrnet import check_widths, n_weights
 from deepspin.checks import check_int, check_int_array
@@ -87,11 +89,11 @@ def _reference_z(x_blocks, modes, widths, block):
     for e in prange(n_modes):
         first = modes[e, : widths[0] * widths[1]].astype(np.int32)
         for blk in range(n_blocks):
-            _layer(first, 0, widths[0], widths[1], x_blocks[blk], z[e, blk], block)
+            dense_layer(first, 0, widths[0], widths[1], x_blocks[blk], z[e, blk], block)
     return z
 
 
-def reference_layer(modes, widths, x, labels, block=_BLOCK) -> ReferenceLayer:
+def reference_layer(modes, widths, x, labels, block=BLOCK) -> ReferenceLayer:
     """First layer of the reference configurations ``modes`` on ``(x, labels)``.
 
     Parameters
@@ -107,10 +109,10 @@ def reference_layer(modes, widths, x, labels, block=_BLOCK) -> ReferenceLayer:
     """
     widths = check_widths(widths)
     n_w = n_weights(widths)
-    modes = _check_spins("modes", modes, ndim=2)
+    modes = check_configs("modes", modes, ndim=2)
     if modes.shape[1] != n_w:
         raise ValueError(f"modes must have shape (E, {n_w}) for widths {widths}, got {modes.shape}")
-    x, labels = _check_images(x, labels, widths[0], widths[-1])
+    x, labels = check_images(x, labels, widths[0], widths[-1])
     block = check_int("block", block, 1)
     modes = np.ascontiguousarray(modes, dtype=np.int8)
     widths = np.asarray(widths, dtype=np.int64)
@@ -234,16 +236,16 @@ def _count_incremental(
                     a_row = a[o * block : (o + 1) * block]
                     lo, hi = row_flips[k, o], row_flips[k, o + 1]
                     if lo == hi:
-                        _first_activation(ref_row, a_row, block, n_layers > 1)
+                        first_activation(ref_row, a_row, block, n_layers > 1)
                     else:
                         _corrected_row(ref_row, x, flips, twice_w, lo, hi, n_in, z_row, block)
-                        _first_activation(z_row, a_row, block, n_layers > 1)
-                logits = _upper_layers(weights[k], widths, a, b, block)
-                good = correct[c] + _argmax_hits(logits, n_out, labels, done, count, best, arg,
-                                                 block)  # fmt: skip
+                        first_activation(z_row, a_row, block, n_layers > 1)
+                logits = upper_layers(weights[k], widths, a, b, block)
+                good = correct[c] + argmax_hits(logits, n_out, labels, done, count, best, arg,
+                                                block)  # fmt: skip
                 correct[c] = good
                 seen[c] = done + count
-                stop, next_screen[k] = _early_exit(
+                stop, next_screen[k] = early_exit(
                     good, done + count, n_images, required, screen_at, screen_min, next_screen[k]
                 )
                 if stop:
@@ -292,7 +294,7 @@ def count_correct_incremental(
     """
     reference = _check_reference(reference)
     n_modes, n_w = reference.modes.shape
-    configs = _check_spins("configs", configs, ndim=2)
+    configs = check_configs("configs", configs, ndim=2)
     if configs.shape[1] != n_w:
         raise ValueError(f"configs must have shape (K, {n_w}), got {configs.shape}")
     networks = check_int_array("networks", networks, 0, n_modes - 1, ndim=1)
@@ -301,9 +303,9 @@ def count_correct_incremental(
             f"networks must give one reference per configuration: {networks.shape[0]} "
             f"indices for {configs.shape[0]} configs"
         )
-    threshold, screen_at, screen_z = _check_screening(threshold, screen_at, screen_z)
+    threshold, screen_at, screen_z = check_screening(threshold, screen_at, screen_z)
     configs = np.ascontiguousarray(configs, dtype=np.int8)
-    required, screen_at, screen_min = _screening_bounds(
+    required, screen_at, screen_min = screening_bounds(
         threshold, screen_at, screen_z, reference.n_images
     )
     order, groups = _groups(networks, _GROUP)

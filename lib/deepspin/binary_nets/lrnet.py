@@ -37,7 +37,7 @@ import torch
 from tqdm import tqdm
 
 from deepspin.binary_nets import fused
-from deepspin.binary_nets.evaluate import _check_images, _check_spins, count_correct
+from deepspin.binary_nets.evaluate import check_configs, check_images, count_correct
 from deepspin.checks import (
     as_generator,
     check_bool,
@@ -52,6 +52,7 @@ from deepspin.checks import (
 __all__ = [
     "LEAKY_SLOPE",
     "TrainResult",
+    "check_fields",
     "check_widths",
     "configuration_accuracy",
     "flatten_weights",
@@ -150,8 +151,33 @@ def _check_layers(layers, name, widths=None, n_networks=None, floating=False):
     return layers
 
 
-def _check_fields(fields, name="fields", widths=None, n_networks=None):
-    """Fields θ: :func:`_check_layers` of floating-point tensors (arrays are converted)."""
+def check_fields(fields, name="fields", widths=None, n_networks=None):
+    """Validate the fields θ of an ensemble of E networks: one ``(E, out, in)`` tensor per
+    layer.
+
+    Parameters
+    ----------
+    fields : non-empty sequence of ``(E, out, in)`` tensors or arrays, E ≥ 1
+        All torch tensors or all numpy arrays, of a floating-point dtype, finite, one E
+        for every layer, chaining (each layer's ``in`` is the previous one's ``out``).
+    name : str
+        What the messages call ``fields``.
+    widths : sequence of int, optional
+        ``(n_in, hidden..., n_out)``, already validated (:func:`check_widths`): the
+        layers must have shapes ``(E, widths[l + 1], widths[l])``.
+    n_networks : int ≥ 1, optional
+        The E required.
+
+    Returns
+    -------
+    list of torch.Tensor
+        The layers (numpy arrays converted, sharing their memory).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` (``name[k]`` for a bad layer).
+    """
     fields = _check_layers(fields, name, widths, n_networks, floating=True)
     return [torch.as_tensor(f) for f in fields]
 
@@ -293,7 +319,7 @@ def meanfield_logits(fields, x, noise=None, generator=None):
     -------
     tensor ``(E, B, n_out)``
     """
-    fields = _check_fields(fields)
+    fields = check_fields(fields)
     x = _check_tensor("x", x, 2, fields[0])
     if x.shape[1] != fields[0].shape[2]:
         raise ValueError(
@@ -412,12 +438,12 @@ def configuration_accuracy(configs, widths, x, labels, chunk=32, tile=2000, devi
         correct, _ = count_correct(configs, widths, x, labels)
         return correct / np.asarray(labels).shape[0]
     n_w = n_weights(widths)
-    configs = _check_spins("configs", configs, ndim=2)
+    configs = check_configs("configs", configs, ndim=2)
     if configs.shape[1] != n_w:
         raise ValueError(
             f"configs must have shape (K, {n_w}) for widths {widths}, got {configs.shape}"
         )
-    x, labels = _check_images(x, labels, widths[0], widths[-1])
+    x, labels = check_images(x, labels, widths[0], widths[-1])
     return _torch_accuracy(configs, widths, x, labels, chunk, tile, device)
 
 
@@ -451,7 +477,7 @@ def sample_configurations(fields, n_per_network=1, generator=None):
     int8 tensor ``(E · n_per_network, n_weights)``
         In the flat layout, network-major (the draws of network 0 first).
     """
-    fields = _check_fields(fields)
+    fields = check_fields(fields)
     n_per_network = check_int("n_per_network", n_per_network, 1)
     generator = _check_generator(generator)
     flat = flatten_weights([f.detach() for f in fields])  # (E, n)
@@ -589,16 +615,16 @@ def train_ensemble(
     rng = as_generator(seed)
     if noise_fn is not None and not callable(noise_fn):
         raise ValueError(f"noise_fn must be None or a callable, got {noise_fn!r:.80}")
-    x_train, y_train = _check_images(x_train, y_train, widths[0], widths[-1], "x_train",
-                                     "y_train")  # fmt: skip
-    x_test, y_test = _check_images(x_test, y_test, widths[0], widths[-1], "x_test", "y_test")
+    x_train, y_train = check_images(x_train, y_train, widths[0], widths[-1], "x_train",
+                                    "y_train")  # fmt: skip
+    x_test, y_test = check_images(x_test, y_test, widths[0], widths[-1], "x_test", "y_test")
     n_train = x_train.shape[0]
     batch_size = check_int("batch_size", batch_size, 1, n_train)
     if batches_per_epoch is None:
         batches_per_epoch = math.ceil(n_train / batch_size)
     batches_per_epoch = check_int("batches_per_epoch", batches_per_epoch, 1)
     if initial_fields is not None:
-        initial_fields = _check_fields(initial_fields, "initial_fields", widths, n_networks)
+        initial_fields = check_fields(initial_fields, "initial_fields", widths, n_networks)
     x_train = torch.as_tensor(x_train, dtype=torch.float32, device=device)
     y_train = torch.as_tensor(y_train, device=device)
     x_test = torch.as_tensor(x_test, dtype=torch.float32, device=device)

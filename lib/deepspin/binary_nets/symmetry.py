@@ -28,7 +28,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from deepspin.binary_nets.evaluate import _check_spins
+from deepspin.binary_nets.evaluate import check_configs
 from deepspin.binary_nets.lrnet import check_widths, layer_slices, n_weights
 from deepspin.checks import as_generator, check_array, check_int, check_int_array, check_real
 
@@ -393,7 +393,7 @@ def network_distances(configs, networks) -> tuple[float, float]:
     -------
     within, between : float
     """
-    configs = _check_spins("configs", configs, ndim=2)
+    configs = check_configs("configs", configs, ndim=2)
     if not 2 <= configs.shape[0] <= 20_000 or configs.shape[1] < 1:
         raise ValueError(
             f"configs must be a (K, N) array with 2 ≤ K ≤ 20000 and N ≥ 1, got {configs.shape}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepspin.binary_nets.evaluate import _check_spins
+from deepspin.binary_nets.evaluate import check_configs
 from deepspin.binary_nets.lrnet import check_widths, layer_slices
 from deepspin.checks import as_generator, check_choice, check_int
 from deepspin.ising.exact import MAX_N, enumerate_exact
@@ -77,7 +77,7 @@ def hidden_unit_blocks(samples, widths, layer, axis=None) -> np.ndarray:
     if axis == "column" and layer == 0:
         raise ValueError("axis 'column' needs hidden input units: layer 0 is the first")
     slices = layer_slices(widths)
-    samples = _check_spins("samples", samples, ndim=2)
+    samples = check_configs("samples", samples, ndim=2)
     if samples.shape[1] != slices[-1].stop:
         raise ValueError(
             f"samples must have shape (n_samples, {slices[-1].stop}), got {samples.shape}"
@@ -111,7 +111,7 @@ def block_coupling_rms(blocks, size, n_subsets=4, seed=None) -> np.ndarray:
     array ``(n_subsets,)``
         ``sqrt(mean_{i<j} J_ij²)`` of each subset's model.
     """
-    blocks = _check_spins("blocks", blocks, ndim=3)
+    blocks = check_configs("blocks", blocks, ndim=3)
     if blocks.size == 0:
         raise ValueError(
             f"blocks must be a non-empty (n_samples, n_units, size) array, got {blocks.shape}"

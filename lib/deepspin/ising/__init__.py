@@ -2,7 +2,7 @@
 Ising, Monte Carlo, the entropy landscape (chapters ``zh_ising`` and ``zh_landscape``)."""
 
 from deepspin.ising.bp import BetheState, belief_propagation
-from deepspin.ising.exact import ExactResult, enumerate_exact, sample_exact
+from deepspin.ising.exact import ExactResult, all_energies, enumerate_exact, sample_exact
 from deepspin.ising.inverse import (
     bethe_inversion,
     bp_bias,
@@ -30,6 +30,7 @@ from deepspin.ising.model import IsingModel, check_model, check_spins
 from deepspin.ising.montecarlo import (
     EntropyEstimate,
     MonteCarloResult,
+    check_samples,
     connected_third_moments,
     metropolis,
     moments,
@@ -46,12 +47,14 @@ __all__ = [
     "Landscape",
     "MonteCarloResult",
     "TiltedSamples",
+    "all_energies",
     "belief_propagation",
     "bethe_inversion",
     "block_entropy_landscape",
     "bp_bias",
     "bp_uniqueness_radius",
     "check_model",
+    "check_samples",
     "check_spins",
     "connected_third_moments",
     "correlation_signal",

@@ -301,7 +301,15 @@ def _log1p_exp(x):
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def _initial_messages(n, init_scale, seed):
+def initial_messages(n, init_scale, seed):
+    """Message ratios ``(P, Q)`` to start BP from: 1 (all cavity fields zero), or
+    ``exp(init_scale · N(0, 1))`` when ``init_scale > 0``.
+
+    For the solvers that run BP on validated inputs (:func:`belief_propagation`, and the
+    warm-started solvers of :mod:`deepspin.ising.inverse` and
+    :mod:`deepspin.ising.landscape`); not in ``__all__``: ``n ≥ 1`` and ``init_scale`` in
+    [0, 100] are not checked here.
+    """
     P = np.ones((n, n))
     Q = np.ones((n, n))
     if init_scale > 0:
@@ -333,13 +341,21 @@ def _tanh_upper(J):
     return t, big.max()
 
 
-def _prepare(J) -> _Couplings:
+def prepare_couplings(J) -> _Couplings:
+    """What :func:`run_bp` needs of validated couplings ``J`` (symmetric, zero diagonal):
+    computed once for many runs with the same couplings."""
     t, largest = _tanh_upper(J)
     return _Couplings(J, t, _block_length(float(largest), J.shape[0]))
 
 
-def _run_bp(h, couplings, messages, damping, tol, max_sweeps, correlations=True):
-    """BP on validated inputs; ``messages`` are updated in place. Returns a SolverResult."""
+def run_bp(h, couplings, messages, damping, tol, max_sweeps, correlations=True):
+    """BP on validated inputs; ``messages`` are updated in place. Returns a SolverResult.
+
+    ``h`` the fields, ``couplings`` from :func:`prepare_couplings`, ``messages`` a pair of
+    ``(N, N)`` float64 arrays of positive ratios (from :func:`initial_messages` or an
+    earlier run), and the solver settings of :func:`belief_propagation`, all validated by
+    the caller: the kernels index the arrays without checks.
+    """
     P, Q = messages
     J, t, block = couplings.J, couplings.t, couplings.block
     w, log_r, sweeps, residual = _solve(
@@ -430,9 +446,9 @@ def belief_propagation(
     correlations = check_bool("correlations", correlations)
     warn = check_bool("warn", warn)
     messages = (
-        _initial_messages(n, init_scale, seed) if messages is None else _check_messages(messages, n)
+        initial_messages(n, init_scale, seed) if messages is None else _check_messages(messages, n)
     )
-    result = _run_bp(h, _prepare(J), messages, damping, tol, max_sweeps, correlations)
+    result = run_bp(h, prepare_couplings(J), messages, damping, tol, max_sweeps, correlations)
     if warn:
         warn_if_not_converged(result, "belief_propagation")
     return result

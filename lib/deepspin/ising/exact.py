@@ -44,9 +44,9 @@ import numpy as np
 from numba import njit, prange
 
 from deepspin.checks import as_generator, check_int, check_real
-from deepspin.ising.model import _check_model
+from deepspin.ising.model import check_model
 
-__all__ = ["ExactResult", "enumerate_exact", "sample_exact"]
+__all__ = ["ExactResult", "all_energies", "enumerate_exact", "sample_exact"]
 
 MAX_N = 24
 MAX_N_SAMPLE = 20
@@ -327,7 +327,7 @@ def enumerate_exact(h, J, beta=1.0) -> ExactResult:
     -------
     ExactResult
     """
-    h, J = _check_model(h, J, MAX_N, why="to enumerate exactly (2^N configurations)")
+    h, J = check_model(h, J, MAX_N, why="to enumerate exactly (2^N configurations)")
     beta = check_real("beta", beta, 0.0)
     n = h.size
     n_low, part_bits = _split(n)
@@ -387,6 +387,26 @@ def _all_energies(h, J, n_low):
     return out
 
 
+def all_energies(h, J) -> np.ndarray:
+    """The energy ``E(σ) = −Σ_i h_i σ_i − ½ Σ_{i≠j} J_ij σ_i σ_j`` of all ``2^N``
+    configurations (N ≤ 20), indexed by the state number: ``σ_i = 2 bit_i − 1`` of the
+    index (spin i is bit i).
+
+    Parameters
+    ----------
+    h : array (N,)
+        Finite fields, N in [1, 20] (the 2^N energies are tabulated).
+    J : array (N, N)
+        Finite couplings, symmetric, zero diagonal.
+
+    Returns
+    -------
+    ndarray of float64, shape (2^N,)
+    """
+    h, J = check_model(h, J, MAX_N_SAMPLE, why="to tabulate all 2^N energies")
+    return _all_energies(h, J, min(h.size, _LOW_BITS))
+
+
 def sample_exact(h, J, n_samples, seed=None, beta=1.0) -> np.ndarray:
     """Independent samples of ``P(σ) ∝ e^{−βE(σ)}`` drawn from the exact distribution
     (all ``2^N`` probabilities are tabulated; N ≤ 20).
@@ -406,7 +426,7 @@ def sample_exact(h, J, n_samples, seed=None, beta=1.0) -> np.ndarray:
     ndarray of int8, shape (n_samples, N)
         One configuration of ±1 per row.
     """
-    h, J = _check_model(h, J, MAX_N_SAMPLE, why="to tabulate all 2^N probabilities")
+    h, J = check_model(h, J, MAX_N_SAMPLE, why="to tabulate all 2^N probabilities")
     n_samples = check_int("n_samples", n_samples, 1)
     beta = check_real("beta", beta, 0.0)
     rng = as_generator(seed)

@@ -38,8 +38,8 @@ from deepspin.checks import (
 )
 from deepspin.ising import bp
 from deepspin.ising.exact import MAX_N, enumerate_exact
-from deepspin.ising.model import _check_model
-from deepspin.ising.montecarlo import _check_samples, moments
+from deepspin.ising.model import check_model
+from deepspin.ising.montecarlo import check_samples, moments
 from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
@@ -522,7 +522,7 @@ class _BPSolver:
     """
 
     def __init__(self, n, damping, max_sweeps):
-        self.messages = bp._initial_messages(n, 0.0, 0)
+        self.messages = bp.initial_messages(n, 0.0, 0)
         self.saved = tuple(array.copy() for array in self.messages)
         self.damping = damping
         self.max_sweeps = max_sweeps
@@ -535,7 +535,7 @@ class _BPSolver:
     def solve(self, h, J, tol, escalate):
         """BP at ``(h, J)``: ``(BetheState or None, sweeps)``; None when it did not converge
         (at the highest damping, if ``escalate``)."""
-        couplings = bp._prepare(J)
+        couplings = bp.prepare_couplings(J)
         sweeps = 0
         while True:
             state, used = self._attempt(h, couplings, tol)
@@ -555,7 +555,7 @@ class _BPSolver:
         used, best, stuck = 0, np.inf, 0
         while used < self.max_sweeps:
             chunk = min(_CHUNK, self.max_sweeps - used)
-            result = bp._run_bp(h, couplings, self.messages, self.damping, tol, chunk, True)
+            result = bp.run_bp(h, couplings, self.messages, self.damping, tol, chunk, True)
             used += result.iterations
             if result.converged and np.all(np.isfinite(result.value.m)):
                 return result.value, used
@@ -587,7 +587,7 @@ def _check_start(h0, J0, n):
     h0 = check_array("h0", h0, ndim=1, allow_empty=False)
     if h0.size != n:
         raise ValueError(f"h0 must have shape ({n},) to match m, got {h0.shape}")
-    h0, J0 = _check_model(h0, J0, names=("h0", "J0"))
+    h0, J0 = check_model(h0, J0, names=("h0", "J0"))
     return h0.copy(), J0.copy()
 
 
@@ -1122,7 +1122,7 @@ def fit_pseudolikelihood(
         ``optimizer`` (``"lbfgs"`` or ``"fista"``), ``evaluations`` (objective
         evaluations), ``l1``, ``n_samples``, ``device``.
     """
-    samples = _check_samples(samples)
+    samples = check_samples(samples)
     l1 = check_real("l1", l1, 0.0)
     lr = check_real("lr", lr, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
@@ -1353,7 +1353,7 @@ def bp_bias(m_bp, C_bp, samples, m_data=None, C_data=None) -> dict:
     """
     m_bp, C_bp = _check_moments(m_bp, C_bp, "m_bp", "C_bp")
     n = m_bp.size
-    samples = _check_samples(samples, min_rows=2)
+    samples = check_samples(samples, min_rows=2)
     if samples.shape[1] != n:
         raise ValueError(f"samples must have shape (K, {n}) to match m_bp, got {samples.shape}")
     with_data = m_data is not None or C_data is not None

@@ -39,10 +39,10 @@ from scipy.sparse.csgraph import connected_components
 
 from deepspin.checks import as_generator, check_array, check_bool, check_int, check_real
 from deepspin.ising import bp
-from deepspin.ising.exact import _LOW_BITS, MAX_N_SAMPLE, _all_energies
+from deepspin.ising.exact import MAX_N_SAMPLE, all_energies
 from deepspin.ising.inverse import rmse
-from deepspin.ising.model import _check_model, check_model, check_spins
-from deepspin.ising.montecarlo import _check_samples, metropolis
+from deepspin.ising.model import check_model, check_spins
+from deepspin.ising.montecarlo import check_samples, metropolis
 from deepspin.ising.montecarlo import moments as sample_moments
 from deepspin.results import SolverResult, warn_if_not_converged
 
@@ -119,17 +119,17 @@ class _TiltedSolver:
     def __init__(self, h, J, reference, damping, tol, max_sweeps):
         self.h, self.J, self.reference = h, J, reference.astype(np.float64)
         self.damping, self.tol, self.max_sweeps = damping, tol, max_sweeps
-        self.messages = bp._initial_messages(h.size, 0.0, 0)
+        self.messages = bp.initial_messages(h.size, 0.0, 0)
         self._beta, self._couplings = None, None
 
     def solve(self, x, beta):
         if beta != self._beta:
-            self._beta, self._couplings = beta, bp._prepare(beta * self.J)
+            self._beta, self._couplings = beta, bp.prepare_couplings(beta * self.J)
         field = beta * self.h + x * self.reference
         sweeps = 0
         for damping in (self.damping, *[d for d in _DAMPING_LADDER if d > self.damping]):
             # a point that fails goes on from where it stopped, with more damping
-            result = bp._run_bp(
+            result = bp.run_bp(
                 field, self._couplings, self.messages, damping, self.tol, self.max_sweeps,
                 correlations=False,
             )  # fmt: skip
@@ -409,7 +409,7 @@ def _block_classes(h, J, reference, beta):
     """``ln Σ_{σ at distance k} e^{−βE(σ)}`` and the mean energy of each distance class
     k = 0…n of one block, by enumerating its 2^n states (classes that are empty: −inf)."""
     n = h.size
-    energies = _all_energies(h, J, min(n, _LOW_BITS))
+    energies = all_energies(h, J)
     # state k has σ_i = +1 where bit i of k is set; the distance is the popcount of k XOR σ*
     reference_bits = int(np.sum((reference > 0) << np.arange(n)))
     distance = np.bitwise_count(np.arange(energies.size) ^ reference_bits).astype(np.int64)
@@ -434,7 +434,7 @@ def _check_blocks(blocks):
     for b, block in enumerate(blocks):
         if not isinstance(block, (tuple, list)) or len(block) != 3:
             raise ValueError(f"blocks must be {wanted}, got blocks[{b}] = {block!r}")
-        h, J = _check_model(
+        h, J = check_model(
             block[0], block[1], MAX_N_SAMPLE, names=(f"blocks[{b}] h", f"blocks[{b}] J"),
             why="to enumerate a block",
         )  # fmt: skip
@@ -644,7 +644,7 @@ def correlation_signal(samples, model_rmse, groups=None) -> CorrelationSignal:
     -------
     CorrelationSignal
     """
-    samples = _check_samples(samples, min_rows=2)
+    samples = check_samples(samples, min_rows=2)
     model_rmse = check_real("model_rmse", model_rmse, 0.0, _MAX_RMSE)
     groups = np.arange(len(samples)) if groups is None else _check_groups(groups, len(samples))
     rank = np.unique(groups, return_inverse=True)[1]

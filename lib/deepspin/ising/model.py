@@ -23,7 +23,9 @@ __all__ = ["IsingModel", "check_model", "check_spins"]
 _SYMMETRY_TOL = 1e-10
 
 
-def check_model(h, J, max_n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def check_model(
+    h, J, max_n: int | None = None, *, names=("h", "J"), why="here"
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate fields and couplings; return them as float64 arrays.
 
     Parameters
@@ -35,18 +37,16 @@ def check_model(h, J, max_n: int | None = None) -> tuple[np.ndarray, np.ndarray]
         round-off) with a zero diagonal.
     max_n : int ≥ 1, optional
         The largest N allowed (e.g. by exact enumeration).
+    names : pair of str
+        What the messages call ``h`` and ``J`` (a caller's ``("h0", "J0")``, say).
+    why : str
+        The end of the message of an N above ``max_n``: "N spins, too many {why}".
 
     Raises
     ------
     ValueError
         Naming the parameter, what it must be and what it got.
     """
-    return _check_model(h, J, max_n)
-
-
-def _check_model(h, J, max_n=None, names=("h", "J"), why="here"):
-    """:func:`check_model` with the parameters named ``names`` in the messages; ``why``
-    ends the message of an ``N`` above ``max_n``."""
     h_name, j_name = names
     if max_n is not None:
         max_n = check_int("max_n", max_n, 1)

@@ -33,6 +33,7 @@ from deepspin.ising.model import check_model, check_spins
 __all__ = [
     "EntropyEstimate",
     "MonteCarloResult",
+    "check_samples",
     "connected_third_moments",
     "metropolis",
     "moments",
@@ -234,8 +235,27 @@ def metropolis(
     )
 
 
-def _check_samples(samples, name="samples", min_rows=1) -> np.ndarray:
-    """Samples ``(K, N)`` of ±1 with ``K ≥ min_rows`` and ``N ≥ 1``, as int8."""
+def check_samples(samples, name="samples", min_rows=1) -> np.ndarray:
+    """Validate samples: configurations ``(K, N)`` of ±1, one per row.
+
+    Parameters
+    ----------
+    samples : array (K, N) of ±1, K ≥ ``min_rows``, N ≥ 1
+        Any integer, float or bool dtype.
+    name : str
+        What the messages call ``samples``.
+    min_rows : int ≥ 0
+        The fewest rows K allowed (2 where two halves are compared, say).
+
+    Returns
+    -------
+    ndarray of int8, shape (K, N)
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``.
+    """
     samples = check_spin_array(name, samples, ndim=2)
     if samples.shape[0] < min_rows or samples.shape[1] == 0:
         raise ValueError(
@@ -258,7 +278,7 @@ def moments(samples) -> tuple[np.ndarray, np.ndarray]:
     C : ndarray (N, N)
         Diagonal 1.
     """
-    samples = _check_samples(samples)
+    samples = check_samples(samples)
     k, n = samples.shape
     total = np.zeros(n)
     gram = np.zeros((n, n))
@@ -296,7 +316,7 @@ def third_moments(samples, triples) -> np.ndarray:
     """Raw third moments ``⟨σ_i σ_j σ_k⟩`` of samples ``(K, N)`` of ±1 (K ≥ 1) for each row
     ``(i, j, k)`` of ``triples``, an integer array ``(T, 3)`` of spin indices in
     ``[0, N − 1]``; returns an array ``(T,)``."""
-    samples = _check_samples(samples)
+    samples = check_samples(samples)
     triples = _check_triples(triples, samples.shape[1])
     columns = np.ascontiguousarray(samples.T)
     return _triple_means(columns, triples, np.zeros(samples.shape[1]))
@@ -312,7 +332,7 @@ def connected_third_moments(samples, triples) -> np.ndarray:
     ``triples`` an integer array ``(T, 3)`` of spin indices in ``[0, N − 1]``. Returns an
     array ``(T,)``.
     """
-    samples = _check_samples(samples)
+    samples = check_samples(samples)
     triples = _check_triples(triples, samples.shape[1])
     m = samples.mean(axis=0, dtype=np.float64)
     columns = np.ascontiguousarray(samples.T)
