@@ -19,10 +19,10 @@ CHAPTERS = sorted(p.stem for p in BOOK.glob("*.md"))
 # One physics parameter per chapter, near an end of its stated range, on top of `quick`.
 EDGES = {
     "gardner": {"kappa": 1.0},
-    "wh_kernels": {"weight_var": 4.0},
+    "wh_kernels": {"weight_var": 1.5},
     "wh_replicas": {"temperatures": [5.0, 1.0, 0.0]},
-    "wh_sampling": {"beta_min": 0.3},
-    "yoshino_rs": {"L": 3},
+    "wh_sampling": {"n_temperatures": 9},
+    "yoshino_rs": {"L": 6},
     "zh_ising": {"block_spins": 4},
     "zh_landscape": {"x_max": 1.0},
     "zh_training": {"over_n_train": 650},
