@@ -43,6 +43,8 @@ from scipy.optimize import OptimizeResult, approx_fprime, brentq, minimize, mini
 
 from deepspin.checks import check_array, check_choice, check_int, check_real
 from deepspin.gauss import legendre_nodes
+from deepspin.hierarchy import log1p_ratio as _log1p_over
+from deepspin.hierarchy import spherical_entropy
 from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
@@ -115,14 +117,6 @@ def _fast(xi):
     return getattr(xi, "table", xi)
 
 
-def _log1p_over(z):
-    """``log(1 + z)/z``, exact at z → 0."""
-    z = np.asarray(z, dtype=float)
-    small = np.abs(z) < 1e-6
-    safe = np.where(small, 1.0, z)
-    return np.where(small, 1.0 - z / 2 + z * z / 3, np.log1p(safe) / safe)
-
-
 # --- finite temperature: the Crisanti–Sommers functional ----------------------------------
 
 
@@ -139,25 +133,11 @@ def _steps_functional(q, m, beta, xi):
 
 
 def _steps_terms(q, m, mm, dm, beta, xi):
-    # x̂_j = 1 − Σ_{i>j} (m_{i+1} − m_i) q_i − m_{j+1} q_j   (linear in q)
-    weighted = dm * q
-    after = np.concatenate((np.cumsum(weighted[::-1])[::-1][1:], [0.0]))
-    xhat = 1.0 - after - mm[1:] * q
+    # the entropic part is (1/n) ln det of the Parisi matrix: the shared Crisanti–Sommers algebra
+    entropic, grad_entropic, _ = spherical_entropy(q, m, validate=False)
     energy = xi.xi(1.0) - np.sum(dm * xi.xi(q))
-    widths = np.diff(q)
-    entropic = (
-        q[0] / xhat[0]
-        + np.sum(widths / xhat[1:] * _log1p_over(m * widths / xhat[1:]))
-        + np.log(xhat[-1])
-    )
     value = beta**2 * energy + entropic
-    # gradient: G = q₀/x̂₀ + Σ_j c_j log x̂_j with c_j = 1/m_{j+1} − 1/m_j (1/m₀ ≡ 0)
-    inv = np.concatenate(([0.0], 1.0 / m, [1.0]))
-    w = np.diff(inv) / xhat
-    w[0] -= q[0] / xhat[0] ** 2
-    before = np.concatenate(([0.0], np.cumsum(w)[:-1]))
-    grad = -(beta**2) * dm * xi.dxi(q) - mm[1:] * w - dm * before
-    grad[0] += 1.0 / xhat[0]
+    grad = -(beta**2) * dm * xi.dxi(q) + grad_entropic
     return value, grad
 
 
@@ -269,18 +249,15 @@ def _solve_rs(beta, xi):
 
 def _one_step(q0, q1, m, beta, xi):
     """Eq. (cs-steps) with k = 1, vectorised over arrays of (q₀, q₁, m)."""
-    top = 1.0 - q1
     with np.errstate(divide="ignore", invalid="ignore"):  # q₁ → 1: +inf, rejected
-        return _one_step_terms(q0, q1, m, top, beta, xi)
+        return _one_step_terms(q0, q1, m, beta, xi)
 
 
-def _one_step_terms(q0, q1, m, top, beta, xi):
-    return (
-        beta**2 * (xi.xi(1.0) - (1.0 - m) * xi.xi(q1) - m * xi.xi(q0))
-        + (q1 - q0) / top * _log1p_over(m * (q1 - q0) / top)
-        + q0 / (top + m * (q1 - q0))
-        + np.log(top)
-    )
+def _one_step_terms(q0, q1, m, beta, xi):
+    levels = np.stack(np.broadcast_arrays(q0, q1), axis=-1)
+    breakpoints = np.asarray(m, dtype=float)[..., None] + 0.0 * levels[..., :1]
+    entropic = spherical_entropy(levels, breakpoints, validate=False)[0]
+    return beta**2 * (xi.xi(1.0) - (1.0 - m) * xi.xi(q1) - m * xi.xi(q0)) + entropic
 
 
 def _solve_1rsb(beta, xi, rs, budget):
