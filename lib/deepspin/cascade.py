@@ -29,6 +29,7 @@ G. Parisi, J. Phys. A 13, 1101 (1980); E. Gardner, J. Phys. A 21, 257 (1988).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
@@ -87,25 +88,32 @@ class _Grid:
         return out
 
 
-def _split_rule(centre, sigma, n_side, reach):
-    """Gauss–Legendre nodes z and normalised weights w of ∫Dz, split at ``−centre/σ``.
+def _split_rule(centre, sigma, n_side, reach, bend_width):
+    """Gauss–Legendre nodes z and normalised weights w of ∫Dz, graded at ``−centre/σ``.
 
-    ``centre`` (B, n) are the output points h; the bend of the integrand is where
-    h + σz = 0, clipped to the window [−reach, reach] (B,) (outside it no split is
-    needed). Returns z, w of shape (B, n, 2 n_side); the weights include the Gaussian
-    density and sum to 1.
+    ``centre`` (B, n) are the output points h; the integrand bends where h + σz = 0, on
+    the scale ``bend_width`` (B,) in h, i.e. ``bend_width/σ`` in z. The window
+    [−reach, reach] (B,) is cut into four panels at the bend b and at ``b ± 4·bend/σ``
+    (all clipped to the window), ``n_side`` nodes each, so a bend much sharper than the
+    Gaussian is resolved. Returns z, w of shape (B, n, 4 n_side); the weights include
+    the Gaussian density and sum to 1.
     """
     x, w = (np.array(a) for a in legendre_nodes(n_side))
     x = torch.as_tensor(x, dtype=centre.dtype, device=centre.device)
     w = torch.as_tensor(w, dtype=centre.dtype, device=centre.device)
-    s, zmax = sigma[:, None], reach[:, None]
-    bend = torch.maximum(torch.minimum(-centre / s, zmax), -zmax)[..., None]  # (B, n, 1)
-    zmax = zmax[..., None]
-    left = 0.5 * (bend + zmax) * (x + 1.0) - zmax
-    right = 0.5 * (zmax - bend) * (x + 1.0) + bend
-    z = torch.cat((left, right), dim=-1)
-    weights = torch.cat((0.5 * (bend + zmax) * w, 0.5 * (zmax - bend) * w), dim=-1)
-    weights = weights * torch.exp(-0.5 * z * z) / _SQRT_2PI
+    zmax = reach[:, None, None]
+    bend = torch.maximum(torch.minimum(-centre / sigma[:, None], reach[:, None]),
+                         -reach[:, None])[..., None]  # fmt: skip
+    layer = (4.0 * bend_width / sigma)[:, None, None]
+    cuts = [-zmax, torch.maximum(bend - layer, -zmax), bend,
+            torch.minimum(bend + layer, zmax), zmax]  # fmt: skip
+    nodes, weights = [], []
+    for lo, hi in itertools.pairwise(cuts):
+        half = 0.5 * (hi - lo)
+        nodes.append(half * (x + 1.0) + lo)
+        weights.append(half * w)
+    z = torch.cat(nodes, dim=-1)
+    weights = torch.cat(weights, dim=-1) * torch.exp(-0.5 * z * z) / _SQRT_2PI
     return z, weights / weights.sum(dim=-1, keepdim=True)
 
 
@@ -187,9 +195,11 @@ def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0):
         return previous[0].evaluate(previous[1], points)
 
     for j in range(k, 0, -1):
-        scale = 0.25 * torch.sqrt(width**2 + inner[:, j])
-        grid = _Grid(torch.clamp(reach[:, j - 1], min=1e-3), scale, n_grid)
-        z, w = _split_rule(grid.h, torch.clamp(sigma[:, j], min=1e-300), n_side, window[:, j])
+        bend = torch.sqrt(width**2 + inner[:, j + 1]) if j < k else width
+        smooth = torch.sqrt(width**2 + inner[:, j])  # g_j bends on this scale
+        grid = _Grid(torch.clamp(reach[:, j - 1], min=1e-3), 0.25 * smooth, n_grid)
+        z, w = _split_rule(grid.h, torch.clamp(sigma[:, j], min=1e-300), n_side, window[:, j],
+                           bend)  # fmt: skip
         m = breakpoints[:, j - 1, None, None]
         f0, f1, f2 = below(grid.h[..., None] + sigma[:, j, None, None] * z)
         g, p = _tilted(m, f0, w)
@@ -200,7 +210,8 @@ def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0):
         g = g + (variances[:, j, None] - fixed[:, j, None]) * 0.5 * curvature
         previous = (grid, [(y, grid.spline(y)) for y in (g, g1, g2)])
     centre = torch.zeros_like(sigma[:, :1])
-    z, w = _split_rule(centre, torch.clamp(sigma[:, 0], min=1e-300), 2 * n_side, window[:, 0])
+    bend = torch.sqrt(width**2 + inner[:, 1]) if k > 0 else width
+    z, w = _split_rule(centre, torch.clamp(sigma[:, 0], min=1e-300), n_side, window[:, 0], bend)
     f0, _, f2 = below(sigma[:, 0, None] * z[:, 0, :])
     w = w[:, 0, :]
     curvature = torch.sum(w * f2, dim=-1).detach()

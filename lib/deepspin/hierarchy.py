@@ -33,7 +33,7 @@ from deepspin.checks import check_array
 __all__ = ["check_steps", "log1p_ratio", "pair_sum", "spectrum", "spherical_entropy"]
 
 
-def check_steps(levels, breakpoints, *, high=1.0, high_open=True):
+def check_steps(levels, breakpoints, *, high=1.0, high_open=True, names=("levels", "breakpoints")):
     """Validate the levels and breakpoints of a k-step Parisi function.
 
     Parameters
@@ -46,24 +46,27 @@ def check_steps(levels, breakpoints, *, high=1.0, high_open=True):
         Upper end of the levels' range.
     high_open : bool
         Whether ``high`` itself is excluded.
+    names : (str, str)
+        The names the error messages give the two arguments.
 
     Returns
     -------
     levels, breakpoints : float arrays
     """
-    levels = check_array("levels", levels, 0.0, high, high_open=high_open, ndim=1,
+    name_levels, name_breaks = names
+    levels = check_array(name_levels, levels, 0.0, high, high_open=high_open, ndim=1,
                          allow_empty=False)  # fmt: skip
-    breakpoints = check_array("breakpoints", breakpoints, 0.0, 1.0, low_open=True,
+    breakpoints = check_array(name_breaks, breakpoints, 0.0, 1.0, low_open=True,
                               high_open=True, ndim=1)  # fmt: skip
     if breakpoints.size != levels.size - 1:
         raise ValueError(
-            f"breakpoints must have length k = len(levels) − 1 = {levels.size - 1}, "
+            f"{name_breaks} must have length k = len({name_levels}) − 1 = {levels.size - 1}, "
             f"got {breakpoints.size}"
         )
     if np.any(np.diff(levels) < 0):
-        raise ValueError(f"levels must be non-decreasing, got {levels}")
+        raise ValueError(f"{name_levels} must be non-decreasing, got {levels}")
     if np.any(np.diff(breakpoints) <= 0):
-        raise ValueError(f"breakpoints must be strictly increasing, got {breakpoints}")
+        raise ValueError(f"{name_breaks} must be strictly increasing in (0, 1), got {breakpoints}")
     return levels, breakpoints
 
 
@@ -85,7 +88,7 @@ def pair_sum(values, breakpoints):
 def _widths(m):
     """``m_{j+1} − m_j``, j = 0 … k, with m_0 = 0 and m_{k+1} = 1 (along the last axis)."""
     m = np.asarray(m, dtype=float)
-    edge = np.ones(m.shape[:-1] + (1,))
+    edge = np.ones((*m.shape[:-1], 1))
     return np.diff(np.concatenate((0.0 * edge, m, edge), axis=-1), axis=-1)
 
 
@@ -108,7 +111,7 @@ def _spectrum(q, m):
     """λ_0 … λ_k along the last axis (leading axes are a batch)."""
     increments = m * np.diff(q, axis=-1)  # m_j (q_j − q_{j−1}), j = 1 … k
     tail = np.flip(np.cumsum(np.flip(increments, -1), axis=-1), -1)
-    tail = np.concatenate((tail, np.zeros(q.shape[:-1] + (1,))), axis=-1)
+    tail = np.concatenate((tail, np.zeros((*q.shape[:-1], 1))), axis=-1)
     return 1.0 - q[..., -1:] + tail
 
 
@@ -162,7 +165,7 @@ def spherical_entropy(levels, breakpoints, validate=True):
     value = (np.log(lam[..., -1]) + np.sum(ratio * log1p_ratio(m * ratio), axis=-1)
              + q[..., 0] / lam[..., 0])  # fmt: skip
     # ∂value/∂λ_j = c_j = (1/m_{j+1} − 1/m_j)/λ_j (1/m_0 ≡ 0, 1/m_{k+1} ≡ 1), − q_0/λ_0² at 0
-    edge = np.ones(q.shape[:-1] + (1,))
+    edge = np.ones((*q.shape[:-1], 1))
     inverse = np.concatenate((0.0 * edge, 1.0 / m, edge), axis=-1)
     c = np.diff(inverse, axis=-1) / lam
     c[..., 0] -= q[..., 0] / lam[..., 0] ** 2

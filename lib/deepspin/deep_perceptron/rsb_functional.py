@@ -33,7 +33,7 @@ import torch
 from deepspin.cascade import Top, cascade_torch
 from deepspin.hierarchy import spherical_entropy
 
-__all__ = ["Layout", "evaluate", "gap_top", "layer_terms", "spin_top"]
+__all__ = ["Layout", "conjugate_fields", "evaluate", "gap_top", "layer_terms", "spin_top"]
 
 _LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _FD = 1e-6  # relative step of the finite differences of gradients that give the Hessians
@@ -134,18 +134,19 @@ def _cascade_values(kind, variances, m, grid):
     return value.detach().numpy(), gv.numpy(), gm.numpy()
 
 
-def _cascade_hessian(kind, variances, m, grid, grad_v, grad_m):
+def _cascade_hessian(kind, variances, m, grid, grad_v, grad_m, columns=None):
     """Hessian of a batch of cascades in (variances, m), by differences of gradients.
 
-    Steps go up in the variances (a variance may be 0) and both ways in m where there is
-    room. Returns (B, 2k+1, 2k+1), symmetrised.
+    Steps go up in the variances (a variance may be 0) and both ways in m. Returns
+    (B, 2k+1, 2k+1), symmetrised; with ``columns``, only those columns (and rows) are
+    filled, the rest is 0.
     """
     B, k1 = variances.shape
     k = k1 - 1
     theta = np.concatenate([variances, m], axis=1)
     base = np.concatenate([grad_v, grad_m], axis=1)
-    hess = np.empty((B, 2 * k + 1, 2 * k + 1))
-    for c in range(2 * k + 1):
+    hess = np.zeros((B, 2 * k + 1, 2 * k + 1))
+    for c in range(2 * k + 1) if columns is None else columns:
         step = _FD * max(1.0, float(np.max(np.abs(theta[:, c]))))
         up = theta.copy()
         up[:, c] += step
@@ -159,6 +160,10 @@ def _cascade_hessian(kind, variances, m, grid, grad_v, grad_m):
             hess[:, :, c] = (g_up - g_down) / (2.0 * step)
         else:
             hess[:, :, c] = (g_up - base) / step
+    if columns is not None:
+        keep = np.zeros(2 * k + 1, dtype=bool)
+        keep[list(columns)] = True
+        hess[:, ~keep, :] = 0.0
     return 0.5 * (hess + np.transpose(hess, (0, 2, 1)))
 
 
@@ -308,11 +313,68 @@ def evaluate(alpha, layout, x, hessian=False, grid=(129, 24)):
                 add(idx, idx, second)
                 for i in range(k1):
                     idx_i = np.array([iq[l, i], iQ[l, i], iq[l + 1, i]])
-                    jac_i = np.array(
-                        [Q[l, i] * qb[l, i], qa[l, i] * qb[l, i], qa[l, i] * Q[l, i]]
-                    )
+                    jac_i = np.array([Q[l, i] * qb[l, i], qa[l, i] * qb[l, i], qa[l, i] * Q[l, i]])
                     add(idx, idx_i, hc[l, j, i] * np.outer(jac, jac_i))
                 add(idx, im, np.outer(jac, hc[l, j, k1:]))
                 add(im, idx, np.outer(hc[l, k1:, j], jac))
             add(im, im, hc[l, k1:, k1:])
     return float(value), grad, hess
+
+
+def conjugate_fields(q, qhat, m, grid=(129, 24), tol=1e-12, max_iter=30):
+    """The conjugate levels q̂ that maximise each hidden layer's spin term at fixed q.
+
+    ``S_l(q̂) = ½ Σ_j (m_{j+1} − m_j) q̂_j q_j(l) − ½ q̂_k + C₊[q̂]`` is concave in q̂ (its
+    Hessian is the spin cascade's, −χ-like), so Newton from ``qhat`` converges to the
+    Legendre transform's q̂(q): the Ising entropy at fixed Parisi function q(x).
+    Unchecked (solvers pass validated arrays).
+
+    Parameters
+    ----------
+    q : array (B, k+1)
+        Spin levels of B layers.
+    qhat : array (B, k+1)
+        Start.
+    m : array (k,)
+    grid, tol, max_iter :
+        Cascade grid; stop when every ``|∂S/∂q̂_j|`` is below tol, or after max_iter steps.
+
+    Returns
+    -------
+    qhat (B, k+1), residual
+    """
+    B, k1 = q.shape
+    D = _levels_to_variances(k1)
+    mb = np.broadcast_to(m, (B, k1 - 1))
+    widths = np.diff(np.concatenate(([0.0], m, [1.0])))
+    top = np.zeros(k1)
+    top[-1] = 0.5
+
+    def gradient(levels):
+        _, gv, gm = _cascade_values("spin", levels @ D.T, mb, grid)
+        return 0.5 * widths * q - top + gv @ D, gv, gm
+
+    qhat = np.array(qhat, dtype=float)
+    g, gv, gm = gradient(qhat)
+    for _ in range(max_iter):
+        residual = float(np.max(np.abs(g), initial=0.0))
+        if residual <= tol:
+            break
+        hess = _cascade_hessian("spin", qhat @ D.T, mb, grid, gv, gm, columns=range(k1))
+        hess = D.T @ hess[:, :k1, :k1] @ D
+        try:
+            step = -np.linalg.solve(hess, g[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
+            break
+        t = np.ones(B)
+        for _ in range(30):
+            trial = qhat + t[:, None] * step
+            ordered = np.all(np.diff(trial, axis=1) >= 0, axis=1) & (trial[:, 0] >= 0)
+            if np.all(ordered):
+                break
+            t = np.where(ordered, t, 0.5 * t)
+        qhat = np.maximum.accumulate(np.maximum(qhat + t[:, None] * step, 0.0), axis=1)
+        g, gv, gm = gradient(qhat)
+    return qhat, float(np.max(np.abs(g), initial=0.0))

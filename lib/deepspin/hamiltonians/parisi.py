@@ -45,6 +45,7 @@ from deepspin.checks import check_array, check_choice, check_int, check_real
 from deepspin.gauss import legendre_nodes
 from deepspin.hierarchy import log1p_ratio as _log1p_over
 from deepspin.hierarchy import spherical_entropy
+from deepspin.optimize import projected_newton
 from deepspin.results import SolverResult, warn_if_not_converged
 
 __all__ = [
@@ -762,49 +763,6 @@ def _chen_sen_hessian(z, grid, nodes):
     return (lo.T * xx) @ lo + (lo.T * xy) @ up + (up.T * xy) @ lo + (up.T * yy) @ up
 
 
-def _projected_newton(fun, hess, z, lower, upper, maxiter, tol):
-    """Minimise ``fun`` over the box [lower, upper] by projected Newton (Bertsekas 1982).
-
-    Variables at a bound with the gradient pushing outwards are held there; the Newton
-    step on the others uses the exact Hessian, shifted until it is positive definite
-    (the finite-temperature functional in q(x) is not convex); an Armijo search runs along
-    the projected arc. ``residual`` is the largest component of z − P(z − ∇f) at the z
-    returned; ``maxiter`` bounds the Newton steps.
-    """
-    value, grad = fun(z)
-    iteration = 0
-    while True:
-        residual = float(np.max(np.abs(z - np.clip(z - grad, lower, upper))))
-        if residual <= tol or iteration >= maxiter:
-            return z, value, iteration, residual
-        iteration += 1
-        eps = min(residual, 1e-3)
-        active = ((z <= lower + eps) & (grad > 0)) | ((z >= upper - eps) & (grad < 0))
-        free = ~active
-        h = hess(z)[np.ix_(free, free)]
-        scale = max(float(np.max(np.abs(np.diag(h)))), 1e-300)
-        shift = 0.0
-        while True:
-            try:
-                factor = np.linalg.cholesky(h + shift * np.eye(h.shape[0]))
-                break
-            except np.linalg.LinAlgError:
-                shift = max(2.0 * shift, 1e-12 * scale)
-        step = np.zeros_like(z)
-        step[free] = -np.linalg.solve(factor.T, np.linalg.solve(factor, grad[free]))
-        step[active] = -grad[active]
-        t = 1.0
-        while True:
-            trial = np.clip(z + t * step, lower, upper)
-            new_value, new_grad = fun(trial)
-            if new_value <= value + 1e-4 * grad @ (trial - z) or t < 1e-12:
-                break
-            t *= 0.5
-        if not new_value <= value:  # no descent left at this precision
-            return z, value, iteration, residual
-        z, value, grad = trial, new_value, new_grad
-
-
 def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=2500, tol=None):
     """Ground-state energy per spin E₀ = lim min_x H(x)/N (eq. chen-sen).
 
@@ -864,7 +822,7 @@ def ground_state_energy(xi, ansatz="full", n_cells=200, maxiter=2500, tol=None):
 
     best = None
     for z0 in starts:
-        z, value, nit, residual = _projected_newton(fun, hess, z0, lower, np.inf, budget.left,
+        z, value, nit, residual = projected_newton(fun, hess, z0, lower, np.inf, budget.left,
                                                     tol)  # fmt: skip
         budget.spend(nit)
         if best is None or value < best[1]:
