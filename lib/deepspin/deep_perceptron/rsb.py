@@ -265,6 +265,9 @@ def _solve(alpha, L, k, breakpoints, initial, options):
         lower = np.zeros(y0.size)
         lower[reduced.n_rows :] = _M_EDGE
         y0 = np.clip(y0, lower, _T_MAX)
+        if not np.isfinite(reduced.fun(y0)[0]):
+            raise ValueError("the start is outside the domain of the reduced free entropy (no "
+                             "finite conjugate fields): choose a smaller spread")  # fmt: skip
         y, _, iterations, residual = projected_newton(
             reduced.fun,
             reduced.hess,

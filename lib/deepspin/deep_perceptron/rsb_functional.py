@@ -325,9 +325,10 @@ def conjugate_fields(q, qhat, m, grid=(129, 24), tol=1e-12, max_iter=30):
     """The conjugate levels q̂ that maximise each hidden layer's spin term at fixed q.
 
     ``S_l(q̂) = ½ Σ_j (m_{j+1} − m_j) q̂_j q_j(l) − ½ q̂_k + C₊[q̂]`` is concave in q̂ (its
-    Hessian is the spin cascade's, −χ-like), so Newton from ``qhat`` converges to the
-    Legendre transform's q̂(q): the Ising entropy at fixed Parisi function q(x).
-    Unchecked (solvers pass validated arrays).
+    Hessian is the spin cascade's, −χ-like). It is maximised over ordered q̂ ≥ 0, in the
+    variances ``v_j = q̂_j − q̂_{j−1} ≥ 0``, by projected Newton: a variance at 0 whose
+    gradient points below 0 stays there (a layer whose q_0 = 0 has q̂_0 = 0, a layer with
+    two equal levels two equal fields). Unchecked (solvers pass validated arrays).
 
     Parameters
     ----------
@@ -337,44 +338,52 @@ def conjugate_fields(q, qhat, m, grid=(129, 24), tol=1e-12, max_iter=30):
         Start.
     m : array (k,)
     grid, tol, max_iter :
-        Cascade grid; stop when every ``|∂S/∂q̂_j|`` is below tol, or after max_iter steps.
+        Cascade grid; stop when the projected gradient in v is below tol, or after
+        max_iter steps.
 
     Returns
     -------
     qhat (B, k+1), residual
+        ``residual`` is the largest projected-gradient component.
     """
     B, k1 = q.shape
-    D = _levels_to_variances(k1)
     mb = np.broadcast_to(m, (B, k1 - 1))
     widths = np.diff(np.concatenate(([0.0], m, [1.0])))
-    top = np.zeros(k1)
-    top[-1] = 0.5
+    # ∂/∂v_j of the linear part: Σ_{i≥j} ½ w_i q_i − ½
+    linear = np.flip(np.cumsum(np.flip(0.5 * widths * q, 1), axis=1), 1) - 0.5
 
-    def gradient(levels):
-        _, gv, gm = _cascade_values("spin", levels @ D.T, mb, grid)
-        return 0.5 * widths * q - top + gv @ D, gv, gm
+    def state(v):
+        value, gv, gm = _cascade_values("spin", v, mb, grid)
+        return value + np.sum(linear * v, axis=1), linear + gv, gv, gm
 
-    qhat = np.array(qhat, dtype=float)
-    g, gv, gm = gradient(qhat)
+    def projected(v, g):
+        return np.where((v <= 0.0) & (g < 0.0), 0.0, g)
+
+    v = np.maximum(np.diff(np.asarray(qhat, dtype=float), axis=1, prepend=0.0), 0.0)
+    value, g, gv, gm = state(v)
     for _ in range(max_iter):
-        residual = float(np.max(np.abs(g), initial=0.0))
-        if residual <= tol:
+        if np.max(np.abs(projected(v, g)), initial=0.0) <= tol:
             break
-        hess = _cascade_hessian("spin", qhat @ D.T, mb, grid, gv, gm, columns=range(k1))
-        hess = D.T @ hess[:, :k1, :k1] @ D
-        try:
-            step = -np.linalg.solve(hess, g[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(step)):
-            break
+        hess = _cascade_hessian("spin", v, mb, grid, gv, gm, columns=range(k1))[:, :k1, :k1]
+        free = ~((v <= 0.0) & (g < 0.0))
+        step = np.zeros_like(v)
+        for b in range(B):
+            f = free[b]
+            try:
+                step[b, f] = -np.linalg.solve(hess[b][np.ix_(f, f)], g[b, f])
+            except np.linalg.LinAlgError:
+                step[b, f] = g[b, f]
+        step = np.where(np.isfinite(step), step, 0.0)
         t = np.ones(B)
         for _ in range(30):
-            trial = qhat + t[:, None] * step
-            ordered = np.all(np.diff(trial, axis=1) >= 0, axis=1) & (trial[:, 0] >= 0)
-            if np.all(ordered):
+            trial = np.maximum(v + t[:, None] * step, 0.0)
+            new_value, new_g, new_gv, new_gm = state(trial)
+            # ascent, or (where the value no longer resolves the gain) a smaller gradient
+            size = np.max(np.abs(projected(v, g)), axis=1)
+            new_size = np.max(np.abs(projected(trial, new_g)), axis=1)
+            better = (new_value > value) | (new_size < size)
+            if np.all(better):
                 break
-            t = np.where(ordered, t, 0.5 * t)
-        qhat = np.maximum.accumulate(np.maximum(qhat + t[:, None] * step, 0.0), axis=1)
-        g, gv, gm = gradient(qhat)
-    return qhat, float(np.max(np.abs(g), initial=0.0))
+            t = np.where(better, t, 0.5 * t)
+        v, value, g, gv, gm = trial, new_value, new_g, new_gv, new_gm
+    return np.cumsum(v, axis=1), float(np.max(np.abs(projected(v, g)), initial=0.0))
