@@ -25,6 +25,9 @@ breakpoints and top-function parameters: gradients come from autograd.
 References
 ----------
 G. Parisi, J. Phys. A 13, 1101 (1980); E. Gardner, J. Phys. A 21, 257 (1988).
+
+Internal (no ``__all__``): the validated entry points are :mod:`deepspin.sk` and
+:mod:`deepspin.deep_perceptron.rsb`.
 """
 
 from __future__ import annotations
@@ -38,8 +41,6 @@ import numpy as np
 import torch
 
 from deepspin.gauss import legendre_nodes
-
-__all__ = ["Top", "cascade_torch"]
 
 _SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 

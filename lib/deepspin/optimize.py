@@ -3,13 +3,14 @@
 References
 ----------
 D. P. Bertsekas, SIAM J. Control Optim. 20, 221 (1982): projected Newton methods.
+
+Internal (no ``__all__``, arguments unchecked): used by the Parisi solvers of
+:mod:`deepspin.hamiltonians.parisi` and :mod:`deepspin.deep_perceptron.rsb`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-__all__ = ["projected_newton"]
 
 
 def projected_newton(fun, hess, z, lower, upper, maxiter, tol, max_step=np.inf):

@@ -1,4 +1,5 @@
-"""Yoshino's deep perceptron network: replica theory of its design space (``yoshino_rs``)."""
+"""Yoshino's deep perceptron network: replica theory of its design space (chapters
+``yoshino_rs``, replica symmetric, and ``yoshino_rsb``, its breaking)."""
 
 from deepspin.deep_perceptron.bulk import (
     BulkState,
@@ -31,6 +32,13 @@ from deepspin.deep_perceptron.kernels import (
     spin_overlap,
     spin_term,
 )
+from deepspin.deep_perceptron.replicon import (
+    constraint_replicon,
+    replicon_matrix,
+    replicon_onsets,
+    replicon_spectrum,
+    spin_replicon,
+)
 from deepspin.deep_perceptron.rs import (
     CLOSURES,
     RSProfile,
@@ -44,11 +52,13 @@ from deepspin.deep_perceptron.rs import (
     saddle_map,
     solve_rs,
 )
+from deepspin.deep_perceptron.rsb import RSBProfile, rsb_free_entropy, solve_rsb
 
 __all__ = [
     "CLOSURES",
     "SCENARIOS",
     "BulkState",
+    "RSBProfile",
     "RSProfile",
     "bond_from_field",
     "bond_term",
@@ -59,6 +69,7 @@ __all__ = [
     "bulk_spinodal",
     "bulk_state",
     "bulk_symbol",
+    "constraint_replicon",
     "force",
     "forward_overlaps",
     "free_entropy",
@@ -78,9 +89,15 @@ __all__ = [
     "node_term",
     "onsets",
     "phase_diagram",
+    "replicon_matrix",
+    "replicon_onsets",
+    "replicon_spectrum",
+    "rsb_free_entropy",
     "saddle_map",
     "simulate_forward_overlaps",
     "solve_rs",
+    "solve_rsb",
     "spin_overlap",
+    "spin_replicon",
     "spin_term",
 ]

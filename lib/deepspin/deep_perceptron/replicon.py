@@ -29,7 +29,13 @@ import numpy as np
 from deepspin.deep_perceptron.kernels import check_profile, force
 from deepspin.gauss import log_H, split_gauss_nodes
 
-__all__ = ["constraint_replicon", "replicon_matrix", "spin_replicon"]
+__all__ = [
+    "constraint_replicon",
+    "replicon_matrix",
+    "replicon_onsets",
+    "replicon_spectrum",
+    "spin_replicon",
+]
 
 
 def spin_replicon(qhat):
@@ -43,7 +49,8 @@ def spin_replicon(qhat):
 
     a = np.sqrt(check_array("qhat", qhat, 0.0))
     z, w = split_gauss_nodes(0.0, 96, 12.0)
-    sech2 = 1.0 / np.cosh(np.multiply.outer(a, z)) ** 2
+    e = np.exp(-2.0 * np.abs(np.multiply.outer(a, z)))
+    sech2 = 4.0 * e / (1.0 + e) ** 2  # without overflow at large q̂
     return np.sum(w * sech2**2, axis=-1)
 
 
@@ -91,7 +98,7 @@ def replicon_matrix(alpha, q, Q, qhat):
     gamma = constraint_replicon(delta)
     diag = np.empty(n)
     diag[0::2] = 1.0 / (2.0 * alpha * (1.0 - Q) ** 2)
-    diag[1::2] = 1.0 / (2.0 * chi)
+    diag[1::2] = 1.0 / (2.0 * np.maximum(chi, 1e-300))
     slope = -0.5 * force(delta)  # ∂gap/∂Δ, the weight of Δ's own curvature
     coupling = np.zeros((n, n))
     for l in range(L):  # bond layer l+1 sits at 2l, spin layers l and l+1 at 2l−1, 2l+1
@@ -111,3 +118,126 @@ def replicon_matrix(alpha, q, Q, qhat):
                 coupling[b, a] -= slope[l] * factor
     scale = 1.0 / np.sqrt(diag)
     return np.eye(n) - scale[:, None] * coupling * scale[None, :]
+
+
+def replicon_spectrum(profile):
+    """Eigenvalues of the replicon matrix of an RS profile, and where each mode lives.
+
+    Parameters
+    ----------
+    profile : RSProfile
+        A solution of :func:`deepspin.deep_perceptron.solve_rs` (symmetric closure, random
+        data).
+
+    Returns
+    -------
+    dict
+        ``eigenvalues`` (2L−1,) ascending; ``modes`` (2L−1, 2L−1), column i the eigenvector
+        of eigenvalue i in (δQ_1, δq_1, …, δQ_L); ``depth`` (2L−1,), the mode's mean
+        distance from the nearer boundary, in layers (δq_l at l, δQ_l at l − ½), weighted
+        by its squared components (a symmetric network pairs every mode with its mirror
+        image, so a mean position would always be the centre);
+        ``layer_weight`` (2L−1, L+1): the weight of each mode on spin layer l, its bond
+        halves shared with the neighbouring spin layers.
+    """
+    from deepspin.deep_perceptron.rs import RSProfile
+
+    if not isinstance(profile, RSProfile):
+        raise ValueError(f"profile must be an RSProfile, got {type(profile).__name__}")
+    if (profile.scenario, profile.closure) != ("random", "symmetric"):
+        raise ValueError(
+            "profile must be of the symmetric closure with random data, got "
+            f"{profile.closure!r}, {profile.scenario!r}"
+        )
+    R = replicon_matrix(profile.alpha, profile.q, profile.Q, profile.qhat)
+    values, vectors = np.linalg.eigh(R)
+    n = R.shape[0]
+    position = np.arange(1, n + 1) / 2.0  # δQ_1 at ½, δq_1 at 1, δQ_2 at 1½, …
+    weight = vectors**2
+    L = profile.L
+    layer = np.zeros((n, L + 1))
+    for i in range(n):
+        for j, p in enumerate(position):
+            if j % 2:  # spin layer p
+                layer[i, int(p)] += weight[j, i]
+            else:  # bond between p − ½ and p + ½: half to each
+                layer[i, int(p - 0.5)] += 0.5 * weight[j, i]
+                layer[i, int(p + 0.5)] += 0.5 * weight[j, i]
+    return {
+        "eigenvalues": values,
+        "modes": vectors,
+        "depth": np.minimum(position, L - position) @ weight,
+        "layer_weight": layer,
+    }
+
+
+def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
+    """The α at which the n-th lowest replicon eigenvalue of the RS solution crosses zero.
+
+    Symmetric closure, random data. The RS solution is followed by continuation on a
+    logarithmic grid from α = 1 to ``alpha_max``; each crossing found on the grid is
+    refined by Brent's method. The eigenvalues come in near-degenerate pairs (one mode on
+    each side of a symmetric network), so modes 2n − 1 and 2n belong to the n-th layer
+    from the boundaries.
+
+    Parameters
+    ----------
+    L : int, in [1, 40]
+        Bond layers.
+    n_modes : int or None
+        Onsets to locate, in [1, 2L − 1]; None: every crossing below ``alpha_max``.
+    alpha_max : float, in (1, 1e8]
+        The largest α scanned.
+    n_scan : int, in [4, 10000]
+        Points of the logarithmic grid.
+    xtol : float, in (0, 1e-2]
+        Relative accuracy of each onset.
+
+    Returns
+    -------
+    ndarray
+        Onsets in increasing order (NaN for a requested mode that does not cross below
+        ``alpha_max``).
+    """
+    from scipy.optimize import brentq
+
+    from deepspin.checks import check_int, check_real
+    from deepspin.deep_perceptron.rs import solve_rs
+
+    L = check_int("L", L, 1, 40)
+    most = 2 * L - 1
+    n_modes = most if n_modes is None else check_int("n_modes", n_modes, 1, most)
+    alpha_max = check_real("alpha_max", alpha_max, 1.0, 1e8, low_open=True)
+    n_scan = check_int("n_scan", n_scan, 4, 10_000)
+    xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
+    cache = {}
+
+    def profile(alpha):
+        if alpha not in cache:
+            below = [a for a in cache if a < alpha]
+            start = cache[max(below)] if below else None
+            result = solve_rs(alpha, L, initial=start, warn=False)
+            if not result.converged:
+                result = solve_rs(alpha, L, warn=False)
+            cache[alpha] = result.value
+        return cache[alpha]
+
+    def eigenvalue(alpha, n):
+        p = profile(alpha)
+        return np.linalg.eigvalsh(replicon_matrix(alpha, p.q, p.Q, p.qhat))[n]
+
+    grid = np.geomspace(1.0, alpha_max, n_scan)
+    values = np.array([np.linalg.eigvalsh(replicon_matrix(a, *_fields(profile(a))))[:n_modes]
+                       for a in grid])  # fmt: skip
+    onsets = np.full(n_modes, np.nan)
+    for n in range(n_modes):
+        crossing = np.flatnonzero((values[:-1, n] > 0) & (values[1:, n] <= 0))
+        if crossing.size:
+            i = crossing[0]
+            onsets[n] = brentq(eigenvalue, grid[i], grid[i + 1], args=(n,),
+                               xtol=xtol * grid[i], rtol=1e-12)  # fmt: skip
+    return onsets
+
+
+def _fields(p):
+    return p.q, p.Q, p.qhat

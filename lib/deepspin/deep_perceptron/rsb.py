@@ -38,6 +38,7 @@ _COLLAPSE = 1e-7  # level gaps (all layers together) below this: the step has cl
 _TOP = 1.0 - 1e-12  # overlaps stay below 1
 _T_MAX = 40.0  # increments of −ln(1 − level): 1 − q ≥ e^{−40}
 _M_EDGE = 1e-7  # breakpoints stay inside (0, 1)
+_JAMMED = 1.0 - 1e-4  # a spin level above it: the states freeze their hidden spins
 
 
 @dataclass
@@ -226,8 +227,9 @@ def solve_rsb(alpha, L, k=1, breakpoints=None, initial=None, spread=0.05, tol=1e
         ``complexity`` (Σ_j = −m_j² ∂Φ/∂m_j, one per breakpoint), ``gaps`` (the rms
         distance between consecutive levels over the free q and Q), ``collapsed`` (a gap
         below 1e-7: fewer distinct levels describe the solution), ``jammed`` (a spin level
-        reached 1 − 1e-9: the states freeze their hidden spins, and Φ̃ has no minimum with
-        finite q̂ there), ``rs_entropy`` (the RS free entropy at α).
+        passed 1 − 1e-4: the states are freezing their hidden spins, the iteration runs
+        towards q_k → 1, Q_k → 1, where Φ̃ is unbounded below, and there is no 1RSB
+        minimum with finite states), ``rs_entropy`` (the RS free entropy at α).
     """
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     L = check_int("L", L, 1)
@@ -254,8 +256,10 @@ def _solve(alpha, L, k, breakpoints, initial, options):
         lower = _solve(alpha, L, start.k + 1, fixed, start, options)
         return lower if start.k + 1 == k else _solve(alpha, L, k, breakpoints, lower.value,
                                                      options)  # fmt: skip
-    q, Q, qhat, m = start
+    q, Q, qhat, m = (np.array(v, dtype=float) for v in start)
     frozen = rs.q > 0
+    # liquid layers are exact zeros of every level (a split must not move them)
+    q[~frozen], qhat[~frozen], Q[~(frozen[:-1] & frozen[1:])] = 0.0, 0.0, 0.0
     layout = Layout(L, k)
     reduced = Reduced(alpha, layout, frozen, layout.pack(q, Q, qhat, m), options["grid"],
                       free_m=breakpoints is None)  # fmt: skip
@@ -292,7 +296,7 @@ def _solve(alpha, L, k, breakpoints, initial, options):
         complexity=-(m**2) * gradient[layout.indices()[3]],
         gaps=gaps,
         collapsed=bool(k > 0 and np.min(gaps, initial=np.inf) < _COLLAPSE),
-        jammed=bool(spins.size and np.max(spins) > 1.0 - 1e-6),
+        jammed=bool(spins.size and np.max(spins) > _JAMMED),
         rs_entropy=rs.entropy,
     )
     return SolverResult.from_residual(profile, residual, options["tol"], iterations, info)

@@ -21,6 +21,9 @@ variances ``Δ_j − Δ_{j−1}`` (Gardner's term). At k = 0 it is eq. (rs-rando
 The variables are packed in one vector (:class:`Layout`); :func:`evaluate` returns Φ, its
 gradient and, on request, its Hessian, assembled from the Hessians of the layer terms
 (each a function of 2k + 1 numbers, batched over the layers) by the chain rule through Δ.
+
+Internal (no ``__all__``, arguments unchecked): the validated entry points are in
+:mod:`deepspin.deep_perceptron.rsb`.
 """
 
 from __future__ import annotations
@@ -32,8 +35,6 @@ import torch
 
 from deepspin.cascade import Top, cascade_torch
 from deepspin.hierarchy import spherical_entropy
-
-__all__ = ["Layout", "conjugate_fields", "evaluate", "gap_top", "layer_terms", "spin_top"]
 
 _LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _FD = 1e-6  # relative step of the finite differences of gradients that give the Hessians
