@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepspin.checks import check_bool, check_int, check_real
+from deepspin.checks import check_array, check_bool, check_int, check_real
 from deepspin.deep_perceptron.rs import RSProfile, solve_rs
 from deepspin.deep_perceptron.rsb_functional import Layout, evaluate, layer_terms
 from deepspin.deep_perceptron.rsb_reduced import Reduced
@@ -116,22 +116,24 @@ def rsb_free_entropy(alpha, q, Q, qhat, m, n_grid=129, n_side=24):
 
 
 def _check_levels(q, Q, qhat, m):
-    q = np.array(q, dtype=float, ndmin=2)
-    Q = np.array(Q, dtype=float, ndmin=2)
-    qhat = np.array(qhat, dtype=float, ndmin=2)
-    if Q.ndim != 2 or Q.shape[0] < 1:
-        raise ValueError(f"Q must be an array (L, k+1) with L ≥ 1, got shape {Q.shape}")
+    q = check_array("q", q, 0.0, 1.0, ndim=2)
+    Q = check_array("Q", Q, 0.0, 1.0, high_open=True, ndim=2)
+    qhat = check_array("qhat", qhat, 0.0, ndim=2)
+    m = check_array("m", m, 0.0, 1.0, low_open=True, high_open=True, ndim=1)
     L, k1 = Q.shape
-    for name, array, rows in (("q", q, L + 1), ("qhat", qhat, L + 1)):
-        if array.shape != (rows, k1):
-            raise ValueError(f"{name} must have shape ({rows}, {k1}), got {array.shape}")
-    for l in range(L):
-        Q[l], m = check_steps(Q[l], m, high=1.0, names=("Q", "m"))
-    for l in range(L + 1):
-        q[l], _ = check_steps(q[l], m, high=1.0, high_open=False, names=("q", "m"))
-        if l in (0, L) and not np.all(q[l] == 1.0):
-            raise ValueError(f"q rows 0 and L must be 1 (clamped ends), got row {l} = {q[l]}")
-        qhat[l], _ = check_steps(qhat[l], m, high=np.inf, names=("qhat", "m"))
+    if L < 1 or k1 != m.size + 1:
+        raise ValueError(f"Q must have shape (L, k+1) with L ≥ 1 and k = len(m) = {m.size}, "
+                         f"got {Q.shape}")  # fmt: skip
+    for name, array in (("q", q), ("qhat", qhat)):
+        if array.shape != (L + 1, k1):
+            raise ValueError(f"{name} must have shape ({L + 1}, {k1}), got {array.shape}")
+    if np.any(np.diff(m) <= 0):
+        raise ValueError(f"m must be strictly increasing in (0, 1), got {m}")
+    for name, array in (("q", q), ("Q", Q), ("qhat", qhat)):
+        if np.any(np.diff(array, axis=1) < 0):
+            raise ValueError(f"{name} must be non-decreasing along each row (its levels)")
+    if not (np.all(q[0] == 1.0) and np.all(q[-1] == 1.0)):
+        raise ValueError(f"q rows 0 and L must be 1 (clamped ends), got {q[0]} and {q[-1]}")
     return q, Q, qhat, m
 
 

@@ -1,0 +1,95 @@
+"""Tests of the replicon (AT) analysis of the RS profile."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from deepspin.deep_perceptron import (
+    constraint_replicon,
+    replicon_matrix,
+    replicon_onsets,
+    replicon_spectrum,
+    solve_rs,
+    spin_replicon,
+)
+from deepspin.deep_perceptron.rsb import _split_rs
+from deepspin.deep_perceptron.rsb_functional import Layout, evaluate
+
+
+def test_limits():
+    assert_allclose(constraint_replicon(0.0), (2 / np.pi) ** 2, rtol=1e-12)
+    assert_allclose(spin_replicon(0.0), 1.0, rtol=1e-12)
+    assert np.all(np.diff(spin_replicon(np.array([0.1, 1.0, 10.0]))) < 0)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.9])
+def test_one_layer_is_gardners_at_condition(alpha):
+    p = solve_rs(alpha, 1).value
+    R = replicon_matrix(alpha, p.q, p.Q, p.qhat)
+    Q = p.Q[0]
+    assert_allclose(R[0, 0], 1 - alpha * (1 - Q) ** 2 * constraint_replicon(Q), rtol=1e-10)
+    assert R[0, 0] > 0  # RS is exact for the spherical perceptron below α = 2
+
+
+def test_the_liquid_mode_is_one_minus_two_root_alpha_over_pi():
+    alpha = 1.0
+    p = solve_rs(alpha, 4).value
+    assert np.all(p.q[1:-1] == 0)
+    lowest = np.linalg.eigvalsh(replicon_matrix(alpha, p.q, p.Q, p.qhat))[0]
+    assert_allclose(lowest, 1 - 2 * np.sqrt(alpha) / np.pi, rtol=1e-10)
+
+
+def test_matrix_is_the_cascade_functionals_hessian():
+    """The replicon form equals the 1RSB functional's Hessian along replicon directions,
+    with q̂ eliminated (Schur complement), at a degenerate (RS) point."""
+    L, alpha, m = 4, 300.0, 0.3
+    p = solve_rs(alpha, L).value
+    layout = Layout(L, 1)
+    x = layout.pack(*(np.stack([v, v], 1) for v in (p.q, p.Q, p.qhat)), np.array([m]))
+    _, _, H = evaluate(alpha, layout, x, hessian=True)
+    iq, iQ, ih, _ = layout.indices()
+
+    def direction(index):
+        d = np.zeros(layout.size)
+        d[index] = [-(1 - m), m]
+        return d
+
+    bx = np.array([direction(r) for l in range(L) for r in ([iQ[l]] + ([iq[l + 1]] if l < L - 1
+                   else []))]).T  # fmt: skip
+    bh = np.array([direction(ih[l]) for l in range(1, L)]).T
+    hxx, hxh, hhh = bx.T @ H @ bx, bx.T @ H @ bh, bh.T @ H @ bh
+    reduced = (hxx - hxh @ np.linalg.solve(hhh, hxh.T)) / (m * (1 - m))
+    chi = spin_replicon(p.qhat[1:-1])
+    diag = np.empty(2 * L - 1)
+    diag[0::2] = 1 / (2 * alpha * (1 - p.Q) ** 2)
+    diag[1::2] = 1 / (2 * chi)
+    R = replicon_matrix(alpha, p.q, p.Q, p.qhat)
+    assert_allclose(reduced, np.sqrt(diag)[:, None] * R * np.sqrt(diag)[None, :], atol=1e-4)
+    # (the Hessian is by differences of gradients: 1e-5 relative)
+
+
+def test_first_onset_is_the_freezing_of_the_first_layer():
+    onsets = replicon_onsets(2, n_modes=1, alpha_max=10.0, n_scan=12)
+    # the liquid's mode, 1 − 2√(2α)/π, vanishes at π²/8, where the layer freezes
+    assert_allclose(onsets[0], np.pi**2 / 8, rtol=1e-4)
+
+
+def test_spectrum_pairs_the_modes_of_a_symmetric_network():
+    s = replicon_spectrum(solve_rs(300.0, 10).value)
+    values = s["eigenvalues"]
+    assert values[0] < 0
+    assert_allclose(values[0], values[1], rtol=1e-6)  # the two boundaries' modes
+    assert_allclose(s["layer_weight"].sum(axis=1), 1.0, rtol=1e-12)
+    assert s["depth"][0] < 2.0  # the most unstable mode sits next to a boundary
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="profile"):
+        replicon_spectrum("profile")
+    with pytest.raises(ValueError, match="L"):
+        replicon_onsets(0)
+
+
+def test_split_start_is_ordered():
+    q, Q, _qhat, _m = _split_rs(solve_rs(30.0, 4).value, 0.05)
+    assert np.all(np.diff(q, axis=1) >= 0) and np.all(np.diff(Q, axis=1) >= 0)
