@@ -60,8 +60,8 @@ def check_steps(levels, breakpoints, *, high=1.0, high_open=True, names=("levels
                               high_open=True, ndim=1)  # fmt: skip
     if breakpoints.size != levels.size - 1:
         raise ValueError(
-            f"{name_breaks} must have length k = len({name_levels}) − 1 = {levels.size - 1}, "
-            f"got {breakpoints.size}"
+            f"{name_levels} and {name_breaks} must have lengths k + 1 and k, got "
+            f"{levels.size} and {breakpoints.size}"
         )
     if np.any(np.diff(levels) < 0):
         raise ValueError(f"{name_levels} must be non-decreasing, got {levels}")
@@ -81,7 +81,8 @@ def pair_sum(values, breakpoints):
     breakpoints : array (k,), strictly increasing in (0, 1)
     """
     values = check_array("values", values, ndim=1, allow_empty=False)
-    breakpoints = check_steps(np.zeros(values.size), breakpoints)[1]
+    names = ("values", "breakpoints")
+    breakpoints = check_steps(np.zeros(values.size), breakpoints, names=names)[1]
     return float(-np.sum(_widths(breakpoints) * values))
 
 
@@ -115,14 +116,21 @@ def _spectrum(q, m):
     return 1.0 - q[..., -1:] + tail
 
 
-def log1p_ratio(z):
+def log1p_ratio(z, validate=True):
     """``log(1 + z)/z``, exact at z → 0 (a series below |z| = 1e-6).
 
     Parameters
     ----------
     z : float or array, entries > −1
+    validate : bool
+        Check z (solvers whose line searches may pass ±inf pass False).
     """
-    z = np.asarray(z, dtype=float)
+    if validate:
+        z = check_array("z", z, -1.0, low_open=True)
+    return _log1p_ratio(np.asarray(z, dtype=float))
+
+
+def _log1p_ratio(z):
     small = np.abs(z) < 1e-6
     safe = np.where(small, 1.0, z)
     return np.where(small, 1.0 - z / 2 + z * z / 3, np.log1p(safe) / safe)
@@ -161,8 +169,8 @@ def spherical_entropy(levels, breakpoints, validate=True):
     lam = _spectrum(q, m)
     widths = np.diff(q, axis=-1)
     ratio = widths / lam[..., 1:]
-    logs = ratio * m * log1p_ratio(m * ratio)  # ln(λ_{j−1}/λ_j)
-    value = (np.log(lam[..., -1]) + np.sum(ratio * log1p_ratio(m * ratio), axis=-1)
+    logs = ratio * m * _log1p_ratio(m * ratio)  # ln(λ_{j−1}/λ_j)
+    value = (np.log(lam[..., -1]) + np.sum(ratio * _log1p_ratio(m * ratio), axis=-1)
              + q[..., 0] / lam[..., 0])  # fmt: skip
     # ∂value/∂λ_j = c_j = (1/m_{j+1} − 1/m_j)/λ_j (1/m_0 ≡ 0, 1/m_{k+1} ≡ 1), − q_0/λ_0² at 0
     edge = np.ones((*q.shape[:-1], 1))

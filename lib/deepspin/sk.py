@@ -74,7 +74,10 @@ def _check_sk(q, m, name_m, unbounded):
                     high_open=True)  # fmt: skip
     expected = q.size if unbounded else q.size - 1
     if m.size != expected:
-        raise ValueError(f"{name_m} must have length {expected} (one per step), got {m.size}")
+        raise ValueError(
+            f"q and {name_m} must have lengths {'k and k' if unbounded else 'k+1 and k'}, got "
+            f"{q.size} and {m.size}"
+        )
     if np.any(np.diff(q) < 0) or np.any(np.diff(m) <= 0):
         raise ValueError(f"q must be non-decreasing and {name_m} increasing, got {q}, {m}")
     return q, m

@@ -47,7 +47,7 @@ def spin_replicon(qhat):
     """
     from deepspin.checks import check_array
 
-    a = np.sqrt(check_array("qhat", qhat, 0.0))
+    a = np.sqrt(check_array("qhat", qhat, 0.0, allow_empty=False))
     z, w = split_gauss_nodes(0.0, 96, 12.0)
     e = np.exp(-2.0 * np.abs(np.multiply.outer(a, z)))
     sech2 = 4.0 * e / (1.0 + e) ** 2  # without overflow at large q̂
@@ -65,7 +65,7 @@ def constraint_replicon(delta):
     """
     from deepspin.checks import check_array
 
-    delta = check_array("delta", delta, 0.0, 1.0, high_open=True)
+    delta = check_array("delta", delta, 0.0, 1.0, high_open=True, allow_empty=False)
     s = np.sqrt(1.0 - delta)
     # the integrand bends at h = 0 on the scale s: split there, in units of z
     z, w = split_gauss_nodes(0.0, 96, 12.0)

@@ -121,12 +121,12 @@ def _check_levels(q, Q, qhat, m):
     qhat = check_array("qhat", qhat, 0.0, ndim=2)
     m = check_array("m", m, 0.0, 1.0, low_open=True, high_open=True, ndim=1)
     L, k1 = Q.shape
-    if L < 1 or k1 != m.size + 1:
-        raise ValueError(f"Q must have shape (L, k+1) with L ≥ 1 and k = len(m) = {m.size}, "
-                         f"got {Q.shape}")  # fmt: skip
-    for name, array in (("q", q), ("qhat", qhat)):
-        if array.shape != (L + 1, k1):
-            raise ValueError(f"{name} must have shape ({L + 1}, {k1}), got {array.shape}")
+    shapes = (q.shape, Q.shape, qhat.shape)
+    if L < 1 or k1 != m.size + 1 or shapes != ((L + 1, k1), (L, k1), (L + 1, k1)):
+        raise ValueError(
+            "q, Q, qhat and m must have shapes (L+1, k+1), (L, k+1), (L+1, k+1) and (k,) "
+            f"with L ≥ 1, got {q.shape}, {Q.shape}, {qhat.shape} and {m.shape}"
+        )
     if np.any(np.diff(m) <= 0):
         raise ValueError(f"m must be strictly increasing in (0, 1), got {m}")
     for name, array in (("q", q), ("Q", Q), ("qhat", qhat)):
@@ -271,20 +271,14 @@ def _solve(alpha, L, k, breakpoints, initial, options):
         lower = np.zeros(y0.size)
         lower[reduced.n_rows :] = _M_EDGE
         y0 = np.clip(y0, lower, _T_MAX)
-        if not np.isfinite(reduced.fun(y0)[0]):
-            raise ValueError("the start is outside the domain of the reduced free entropy (no "
-                             "finite conjugate fields): choose a smaller spread")  # fmt: skip
-        y, _, iterations, residual = projected_newton(
-            reduced.fun,
-            reduced.hess,
-            y0,
-            lower,
-            _T_MAX,
-            options["max_iter"],
-            options["tol"],
-            options["max_step"],
-        )
-        reduced.fun(y)
+        if np.isfinite(reduced.fun(y0)[0]):
+            y, _, iterations, residual = projected_newton(
+                reduced.fun, reduced.hess, y0, lower, _T_MAX, options["max_iter"],
+                options["tol"], options["max_step"],
+            )  # fmt: skip
+            reduced.fun(y)
+        else:  # no finite conjugate fields at the start (a coarse grid, a wide split)
+            residual = np.inf
     x = reduced.x
     q, Q, qhat, m = layout.unpack(x)
     terms = layer_terms(alpha, q, Q, qhat, m, options["grid"])

@@ -43,8 +43,7 @@ from scipy.optimize import OptimizeResult, approx_fprime, brentq, minimize, mini
 
 from deepspin.checks import check_array, check_choice, check_int, check_real
 from deepspin.gauss import legendre_nodes
-from deepspin.hierarchy import log1p_ratio as _log1p_over
-from deepspin.hierarchy import spherical_entropy
+from deepspin.hierarchy import log1p_ratio, spherical_entropy
 from deepspin.optimize import projected_newton
 from deepspin.results import SolverResult, warn_if_not_converged
 
@@ -116,6 +115,10 @@ def _fast(xi):
         if not callable(getattr(xi, name, None)):
             raise ValueError(f"xi must have vectorised methods xi, dxi, d2xi, d3xi; no {name!r}")
     return getattr(xi, "table", xi)
+
+
+def _log1p_over(z):
+    return log1p_ratio(z, validate=False)
 
 
 # --- finite temperature: the Crisanti–Sommers functional ----------------------------------

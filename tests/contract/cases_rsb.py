@@ -1,0 +1,190 @@
+"""Contract cases of the RSB layer: the Parisi-matrix algebra, the SK check, the replicon
+and the k-step solver of the deep perceptron."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from cases_deep_perceptron import Entries
+from contract_spec import Array, Bool, Case, Int, Real, Values
+
+from deepspin import hierarchy, sk
+from deepspin.deep_perceptron import replicon, rs, rsb
+
+POSITIVE = Real(0.0, low_open=True)
+UNIT_OPEN = Array(0.0, 1.0, low_open=True, high_open=True, fixed_shape=True)
+LEVELS = Array(0.0, 1.0, high_open=True, fixed_shape=True)
+
+
+@dataclass(frozen=True)
+class OptionalUnit(Array):
+    """Breakpoints in (0, 1), or None (free)."""
+
+    def examples(self, valid) -> list:
+        return [v for v in super().examples(valid) if v is not None]
+
+
+RS_PROFILE = {
+    "alpha": 10.0,
+    "q": np.array([1.0, 0.5, 0.4, 1.0]),
+    "Q": np.array([0.5, 0.6, 0.5]),
+    "qhat": np.array([0.0, 0.3, 0.2, 0.0]),
+}
+
+
+def _rsb_levels():
+    p = rs.solve_rs(3.0, 2).value
+    return {
+        "alpha": 3.0,
+        "q": np.stack([p.q, p.q], 1),
+        "Q": np.stack([p.Q, p.Q], 1),
+        "qhat": np.stack([p.qhat, p.qhat], 1),
+        "m": np.array([0.4]),
+        "n_grid": 33,
+        "n_side": 8,
+    }
+
+
+CASES = [
+    # ---------------------------------------------------------------- hierarchy
+    Case(
+        hierarchy.check_steps,
+        {
+            "levels": np.array([0.1, 0.5]),
+            "breakpoints": np.array([0.3]),
+            "high": 1.0,
+            "high_open": True,
+            "names": ("levels", "breakpoints"),
+        },
+        {"levels": LEVELS, "breakpoints": UNIT_OPEN},
+        unchecked={
+            "high": "the caller's own bound on the levels",
+            "high_open": "the caller's own choice",
+            "names": "the caller's own names for the messages",
+        },
+    ),
+    Case(
+        hierarchy.log1p_ratio,
+        {"z": np.array([0.0, 0.5]), "validate": True},
+        {"z": Entries(-1.0, low_open=True)},
+        unchecked={"validate": "False is the solvers' unchecked fast path"},
+    ),
+    Case(
+        hierarchy.pair_sum,
+        {"values": np.array([1.0, 2.0]), "breakpoints": np.array([0.5])},
+        {"values": Array(fixed_shape=True), "breakpoints": UNIT_OPEN},
+    ),
+    Case(
+        hierarchy.spectrum,
+        {"levels": np.array([0.1, 0.5]), "breakpoints": np.array([0.3])},
+        {"levels": LEVELS, "breakpoints": UNIT_OPEN},
+    ),
+    Case(
+        hierarchy.spherical_entropy,
+        {"levels": np.array([0.1, 0.5]), "breakpoints": np.array([0.3]), "validate": True},
+        {"levels": LEVELS, "breakpoints": UNIT_OPEN},
+        unchecked={"validate": "False is the solvers' unchecked fast path"},
+    ),
+    # ---------------------------------------------------------------- sk
+    Case(
+        sk.sk_parisi,
+        {"beta": 2.0, "q": np.array([0.0, 0.6]), "m": np.array([0.2])},
+        {"beta": POSITIVE, "q": LEVELS, "m": UNIT_OPEN},
+    ),
+    Case(
+        sk.sk_ground_functional,
+        {"q": np.array([0.48]), "mu": np.array([1.36])},
+        {"q": LEVELS, "mu": Array(0.0, low_open=True, fixed_shape=True)},
+    ),
+    Case(
+        sk.sk_ground_state,
+        {"k": 1, "tol": 1e-6, "max_iter": 50},
+        {"k": Int(0, 6), "tol": POSITIVE, "max_iter": Int(1)},
+    ),
+    Case(
+        sk.sk_solve,
+        {"beta": 2.0, "k": 1, "tol": 1e-6, "max_iter": 50},
+        {"beta": Real(1.0, low_open=True), "k": Int(1, 6), "tol": POSITIVE, "max_iter": Int(1)},
+    ),
+    # ---------------------------------------------------------------- replicon
+    Case(replicon.spin_replicon, {"qhat": np.array([0.0, 2.0])}, {"qhat": Entries(0.0)}),
+    Case(
+        replicon.constraint_replicon,
+        {"delta": np.array([0.0, 0.5])},
+        {"delta": Entries(0.0, 1.0, high_open=True)},
+    ),
+    Case(
+        replicon.replicon_matrix,
+        RS_PROFILE,
+        {
+            "alpha": POSITIVE,
+            "q": Array(0.0, 1.0, fixed_shape=True),
+            "Q": Array(0.0, 1.0, high_open=True, fixed_shape=True),
+            "qhat": Array(0.0, fixed_shape=True),
+        },
+    ),
+    Case(
+        replicon.replicon_spectrum,
+        lambda: {"profile": rs.solve_rs(3.0, 2).value},
+        {"profile": Values((None, 3.0, "profile", rs.solve_rs(3.0, 2, "teacher").value))},
+    ),
+    Case(
+        replicon.replicon_onsets,
+        {"L": 2, "n_modes": 1, "alpha_max": 3.0, "n_scan": 4, "xtol": 1e-6},
+        {
+            "L": Int(1, 40),
+            "n_modes": Int(1, 3, allow_none=True),
+            "alpha_max": Real(1.0, 1e8, low_open=True),
+            "n_scan": Int(4, 10_000),
+            "xtol": Real(0.0, 1e-2, low_open=True),
+        },
+    ),
+    # ---------------------------------------------------------------- rsb
+    Case(
+        rsb.rsb_free_entropy,
+        _rsb_levels,
+        {
+            "alpha": POSITIVE,
+            "q": Array(0.0, 1.0, fixed_shape=True),
+            "Q": Array(0.0, 1.0, high_open=True, fixed_shape=True),
+            "qhat": Array(0.0, fixed_shape=True),
+            "m": UNIT_OPEN,
+            "n_grid": Values((8, 64, 5000, 1.5, "33", None)),
+            "n_side": Int(2, 512),
+        },
+    ),
+    Case(
+        rsb.solve_rsb,
+        {
+            "alpha": 3.0,
+            "L": 2,
+            "k": 1,
+            "breakpoints": np.array([0.3]),
+            "initial": None,
+            "spread": 0.05,
+            "tol": 1e-4,
+            "max_iter": 3,
+            "max_step": 0.1,
+            "n_grid": 33,
+            "n_side": 8,
+            "warn": False,
+        },
+        {
+            "alpha": POSITIVE,
+            "L": Int(1),
+            "k": Int(0, 4),
+            "breakpoints": OptionalUnit(0.0, 1.0, low_open=True, high_open=True, fixed_shape=True),
+            "initial": Values((3.0, "profile", rs.solve_rs(3.0, 3).value)),
+            "spread": Real(0.0, 1.0, low_open=True, high_open=True),
+            "tol": POSITIVE,
+            "max_iter": Int(1),
+            "max_step": POSITIVE,
+            "n_grid": Values((8, 64, 5000, 1.5, "33", None)),
+            "n_side": Int(2, 512),
+            "warn": Bool(),
+        },
+    ),
+]
+
+RECORDS = {
+    "deepspin.deep_perceptron.rsb.RSBProfile": "the solution solve_rsb returns (result.value)",
+}
