@@ -128,6 +128,11 @@ CASES = [
         {"profile": Values((None, 3.0, "profile", rs.solve_rs(3.0, 2, "teacher").value))},
     ),
     Case(
+        replicon.replicon_diagram,
+        {"alphas": np.array([1.0, 3.0]), "L": 2, "progress": False},
+        {"alphas": Array(0.0, low_open=True), "L": Int(1, 40), "progress": Bool()},
+    ),
+    Case(
         replicon.replicon_onsets,
         {"L": 2, "n_modes": 1, "alpha_max": 3.0, "n_scan": 4, "xtol": 1e-6},
         {
@@ -181,6 +186,24 @@ CASES = [
             "n_grid": Values((8, 64, 5000, 1.5, "33", None)),
             "n_side": Int(2, 512),
             "warn": Bool(),
+        },
+    ),
+]
+
+CASES += [
+    Case(
+        rsb.rsb_levels,
+        lambda: {"profile": rsb.solve_rsb(1.5, 1, 0).value, "threshold": 1e-3},
+        {"profile": Values((None, 3.0, rs.solve_rs(1.5, 1).value)), "threshold": POSITIVE},
+    ),
+    Case(
+        rsb.rsb_phase_diagram,
+        {"alphas": np.array([1.5]), "L": 1, "k": 1, "progress": False},
+        {
+            "alphas": Array(0.0, low_open=True),
+            "L": Int(1),
+            "k": Int(1, 4),
+            "progress": Bool(),
         },
     ),
 ]

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from deepspin.deep_perceptron import rsb_free_entropy, solve_rs, solve_rsb
+from deepspin.deep_perceptron import (
+    rsb_free_entropy,
+    rsb_levels,
+    rsb_phase_diagram,
+    solve_rs,
+    solve_rsb,
+)
 from deepspin.deep_perceptron.rsb_functional import Layout, evaluate
 
 RS_LIMIT = 1e-10
@@ -83,9 +89,8 @@ def test_more_levels_near_the_boundary():
     # L = 10, α = 30, two steps: layer 1 uses three distinct levels, layer 2 two
     result = solve_rsb(30.0, 10, 2)
     assert result.converged
-    q = result.value.q
-    distinct = [np.sum(np.diff(q[l]) > 1e-3) + 1 for l in (1, 2)]
-    assert distinct == [3, 2]
+    levels = rsb_levels(result.value)["spins"]
+    assert levels.tolist() == [0, 3, 2, 0, 0, 0, 0, 0, 2, 3, 0]
 
 
 def test_bad_input():
@@ -99,3 +104,10 @@ def test_bad_input():
         with pytest.raises(ValueError, match=name), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             solve_rsb(**kwargs)
+
+
+def test_phase_diagram_follows_the_branch():
+    diagram = rsb_phase_diagram([1.9, 2.0], 2, 1)
+    assert diagram["converged"].all()
+    assert np.all(diagram["gain"] < 0)
+    assert np.all(np.diff(diagram["q"][:, 1], axis=1) > 0)  # two distinct levels

@@ -34,6 +34,7 @@ from deepspin.deep_perceptron.kernels import (
 )
 from deepspin.deep_perceptron.replicon import (
     constraint_replicon,
+    replicon_diagram,
     replicon_matrix,
     replicon_onsets,
     replicon_spectrum,
@@ -52,7 +53,13 @@ from deepspin.deep_perceptron.rs import (
     saddle_map,
     solve_rs,
 )
-from deepspin.deep_perceptron.rsb import RSBProfile, rsb_free_entropy, solve_rsb
+from deepspin.deep_perceptron.rsb import (
+    RSBProfile,
+    rsb_free_entropy,
+    rsb_levels,
+    rsb_phase_diagram,
+    solve_rsb,
+)
 
 __all__ = [
     "CLOSURES",
@@ -89,10 +96,13 @@ __all__ = [
     "node_term",
     "onsets",
     "phase_diagram",
+    "replicon_diagram",
     "replicon_matrix",
     "replicon_onsets",
     "replicon_spectrum",
     "rsb_free_entropy",
+    "rsb_levels",
+    "rsb_phase_diagram",
     "saddle_map",
     "simulate_forward_overlaps",
     "solve_rs",

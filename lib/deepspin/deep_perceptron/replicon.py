@@ -31,6 +31,7 @@ from deepspin.gauss import log_H, split_gauss_nodes
 
 __all__ = [
     "constraint_replicon",
+    "replicon_diagram",
     "replicon_matrix",
     "replicon_onsets",
     "replicon_spectrum",
@@ -93,7 +94,7 @@ def replicon_matrix(alpha, q, Q, qhat):
     alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat, require_qhat=True)
     L = Q.size
     n = 2 * L - 1
-    chi = spin_replicon(qhat[1:-1])
+    chi = spin_replicon(qhat[1:-1]) if L > 1 else np.zeros(0)
     delta = q[:-1] * Q * q[1:]
     gamma = constraint_replicon(delta)
     diag = np.empty(n)
@@ -227,8 +228,7 @@ def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
         return np.linalg.eigvalsh(replicon_matrix(alpha, p.q, p.Q, p.qhat))[n]
 
     grid = np.geomspace(1.0, alpha_max, n_scan)
-    values = np.array([np.linalg.eigvalsh(replicon_matrix(a, *_fields(profile(a))))[:n_modes]
-                       for a in grid])  # fmt: skip
+    values = replicon_diagram(grid, L)["eigenvalues"][:, :n_modes]
     onsets = np.full(n_modes, np.nan)
     for n in range(n_modes):
         crossing = np.flatnonzero((values[:-1, n] > 0) & (values[1:, n] <= 0))
@@ -239,5 +239,38 @@ def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
     return onsets
 
 
-def _fields(p):
-    return p.q, p.Q, p.qhat
+def replicon_diagram(alphas, L, progress=False):
+    """The replicon spectrum of the RS solution over a grid of α (continuation).
+
+    Parameters
+    ----------
+    alphas : array (n,), entries > 0, n ≥ 1
+        The grid (sorted here).
+    L : int, in [1, 40]
+        Bond layers.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict of arrays
+        ``alpha`` (n,), ``eigenvalues`` (n, 2L−1) ascending, ``depth`` (n, 2L−1) of each
+        mode (see :func:`replicon_spectrum`), ``q`` (n, L+1) the RS spin overlaps; NaN
+        where the RS solve did not converge.
+    """
+    from deepspin.checks import check_array, check_bool, check_int
+    from deepspin.deep_perceptron.rs import phase_diagram
+
+    alphas = np.sort(check_array("alphas", alphas, 0.0, low_open=True, ndim=1, allow_empty=False))
+    L = check_int("L", L, 1, 40)
+    progress = check_bool("progress", progress)
+    rs = phase_diagram(alphas, L, progress=progress)
+    n = 2 * L - 1
+    values, depth = np.full((alphas.size, n), np.nan), np.full((alphas.size, n), np.nan)
+    position = np.arange(1, n + 1) / 2.0
+    for i, alpha in enumerate(alphas):
+        if rs["converged"][i]:
+            R = replicon_matrix(alpha, rs["q"][i], rs["Q"][i], rs["qhat"][i])
+            values[i], vectors = np.linalg.eigh(R)
+            depth[i] = np.minimum(position, L - position) @ vectors**2
+    return {"alpha": alphas, "eigenvalues": values, "depth": depth, "q": rs["q"]}

@@ -32,7 +32,7 @@ from deepspin.hierarchy import check_steps
 from deepspin.optimize import projected_newton
 from deepspin.results import SolverResult, warn_if_not_converged
 
-__all__ = ["RSBProfile", "rsb_free_entropy", "solve_rsb"]
+__all__ = ["RSBProfile", "rsb_free_entropy", "rsb_levels", "rsb_phase_diagram", "solve_rsb"]
 
 _COLLAPSE = 1e-7  # level gaps (all layers together) below this: the step has closed
 _TOP = 1.0 - 1e-12  # overlaps stay below 1
@@ -148,7 +148,8 @@ def _split_rs(rs, spread):
     delta_q[[0, -1]] = 0.0
     delta_Q = spread * np.minimum(rs.Q, 1.0 - rs.Q)
     chi = np.ones_like(rs.q)
-    chi[1:-1] = spin_replicon(rs.qhat[1:-1])
+    if rs.L > 1:
+        chi[1:-1] = spin_replicon(rs.qhat[1:-1])
     delta_h = delta_q / chi
     levels = np.array([-(1.0 - m), m])
 
@@ -335,3 +336,88 @@ def _start(alpha, L, k, initial, breakpoints, options):
         return rs, (q, Q, qhat, m)
     one = _solve(alpha, L, 1, None if breakpoints is None else breakpoints[:1], rs, options)
     return rs, one.value
+
+
+def rsb_levels(profile, threshold=1e-3):
+    """How many distinct levels each layer's Parisi functions use (eq. rsb-levels).
+
+    A step of layer l counts when the gap it opens in q(x, l) or in Q(x, l) exceeds
+    ``threshold``; a liquid layer has 0 levels, a replica-symmetric one 1.
+
+    Parameters
+    ----------
+    profile : RSBProfile
+    threshold : float, > 0
+
+    Returns
+    -------
+    dict
+        ``spins`` (L+1,) for the spin layers (the clamped ends 0), ``bonds`` (L,).
+    """
+    if not isinstance(profile, RSBProfile):
+        raise ValueError(f"profile must be an RSBProfile, got {type(profile).__name__}")
+    threshold = check_real("threshold", threshold, 0.0, low_open=True)
+
+    def count(levels):
+        opened = np.sum(np.diff(levels, axis=1) > threshold, axis=1) + 1
+        return np.where(levels[:, -1] > 0, opened, 0)
+
+    spins = count(profile.q)
+    spins[[0, -1]] = 0
+    return {"spins": spins, "bonds": count(profile.Q)}
+
+
+def rsb_phase_diagram(alphas, L, k=1, progress=False, **solver):
+    """k-step RSB solutions over a grid of α by continuation (increasing α, warm starts).
+
+    Parameters
+    ----------
+    alphas : array (n,), entries > 0, n ≥ 1
+        The grid (sorted here).
+    L : int, ≥ 1
+        Bond layers.
+    k : int, in [1, 4]
+        Steps of RSB.
+    progress : bool
+        Show a progress bar.
+    **solver
+        ``tol``, ``max_iter``, ``max_step``, ``spread``, ``n_grid``, ``n_side`` of
+        :func:`solve_rsb`.
+
+    Returns
+    -------
+    dict of arrays
+        ``alpha``, ``gain`` (Φ_k − Φ_RS), ``m`` (n, k), ``q`` (n, L+1, k+1), ``Q`` (n, L, k+1),
+        ``converged``, ``collapsed``, ``jammed``; NaN where a point did not converge.
+    """
+    from tqdm import tqdm
+
+    alphas = np.sort(check_array("alphas", alphas, 0.0, low_open=True, ndim=1, allow_empty=False))
+    L = check_int("L", L, 1)
+    k = check_int("k", k, 1, 4)
+    progress = check_bool("progress", progress)
+    unknown = sorted(set(solver) - {"tol", "max_iter", "max_step", "spread", "n_grid", "n_side"})
+    if unknown:
+        raise ValueError(f"solver options must be those of solve_rsb, got {', '.join(unknown)}")
+    n = alphas.size
+    out = dict(
+        alpha=alphas, gain=np.full(n, np.nan), m=np.full((n, k), np.nan),
+        q=np.full((n, L + 1, k + 1), np.nan), Q=np.full((n, L, k + 1), np.nan),
+        converged=np.zeros(n, bool), collapsed=np.zeros(n, bool), jammed=np.zeros(n, bool),
+    )  # fmt: skip
+    previous = None
+    for i, alpha in enumerate(tqdm(alphas, disable=not progress, desc=f"{k}RSB, L = {L}")):
+        start = previous if previous is not None and previous.k == k else None
+        result = solve_rsb(alpha, L, k, initial=start, warn=False, **solver)
+        if not result.converged and start is not None:
+            result = solve_rsb(alpha, L, k, warn=False, **solver)
+        out["converged"][i] = result.converged
+        out["collapsed"][i] = result.info["collapsed"]
+        out["jammed"][i] = result.info["jammed"]
+        if result.converged:
+            p = result.value
+            out["gain"][i] = p.entropy - result.info["rs_entropy"]
+            out["m"][i], out["q"][i], out["Q"][i] = p.m, p.q, p.Q
+            previous = p
+        warn_if_not_converged(result, f"rsb_phase_diagram: solve_rsb(alpha={alpha:g}, L={L})")
+    return out
