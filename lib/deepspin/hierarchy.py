@@ -109,11 +109,17 @@ def spectrum(levels, breakpoints):
 
 
 def _spectrum(q, m):
-    """λ_0 … λ_k along the last axis (leading axes are a batch)."""
-    increments = m * np.diff(q, axis=-1)  # m_j (q_j − q_{j−1}), j = 1 … k
-    tail = np.flip(np.cumsum(np.flip(increments, -1), axis=-1), -1)
-    tail = np.concatenate((tail, np.zeros((*q.shape[:-1], 1))), axis=-1)
-    return 1.0 - q[..., -1:] + tail
+    """λ_0 … λ_k along the last axis (leading axes are a batch).
+
+    Evaluated as ``λ_j = 1 − Σ_{i>j} (m_{i+1} − m_i) q_i − m_{j+1} q_j`` (linear in q), the
+    order of operations the Parisi solvers of chapter ``wh_replicas`` were validated with:
+    their flat functionals are sensitive to round-off.
+    """
+    weighted = _widths(m) * q
+    after = np.flip(np.cumsum(np.flip(weighted, -1), axis=-1), -1)[..., 1:]
+    after = np.concatenate((after, np.zeros((*q.shape[:-1], 1))), axis=-1)
+    edge = np.ones((*q.shape[:-1], 1))
+    return 1.0 - after - np.concatenate((m, edge), axis=-1) * q
 
 
 def log1p_ratio(z, validate=True):
@@ -170,14 +176,14 @@ def spherical_entropy(levels, breakpoints, validate=True):
     widths = np.diff(q, axis=-1)
     ratio = widths / lam[..., 1:]
     logs = ratio * m * _log1p_ratio(m * ratio)  # ln(λ_{j−1}/λ_j)
-    value = (np.log(lam[..., -1]) + np.sum(ratio * _log1p_ratio(m * ratio), axis=-1)
-             + q[..., 0] / lam[..., 0])  # fmt: skip
+    value = (q[..., 0] / lam[..., 0] + np.sum(ratio * _log1p_ratio(m * ratio), axis=-1)
+             + np.log(lam[..., -1]))  # fmt: skip
     # ∂value/∂λ_j = c_j = (1/m_{j+1} − 1/m_j)/λ_j (1/m_0 ≡ 0, 1/m_{k+1} ≡ 1), − q_0/λ_0² at 0
     edge = np.ones((*q.shape[:-1], 1))
     inverse = np.concatenate((0.0 * edge, 1.0 / m, edge), axis=-1)
     c = np.diff(inverse, axis=-1) / lam
     c[..., 0] -= q[..., 0] / lam[..., 0] ** 2
-    before = np.cumsum(c, axis=-1) - c  # Σ_{j<i} c_j
+    before = np.concatenate((0.0 * edge, np.cumsum(c, axis=-1)[..., :-1]), axis=-1)  # Σ_{j<i}
     mm = np.concatenate((m, edge), axis=-1)  # m_{i+1}, i = 0 … k
     grad_q = -mm * c - _widths(m) * before
     grad_q[..., 0] += 1.0 / lam[..., 0]

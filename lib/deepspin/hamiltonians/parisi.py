@@ -258,10 +258,15 @@ def _one_step(q0, q1, m, beta, xi):
 
 
 def _one_step_terms(q0, q1, m, beta, xi):
-    levels = np.stack(np.broadcast_arrays(q0, q1), axis=-1)
-    breakpoints = np.asarray(m, dtype=float)[..., None] + 0.0 * levels[..., :1]
-    entropic = spherical_entropy(levels, breakpoints, validate=False)[0]
-    return beta**2 * (xi.xi(1.0) - (1.0 - m) * xi.xi(q1) - m * xi.xi(q0)) + entropic
+    # eq. (cs-entropy) of deepspin.hierarchy at k = 1, written out for arrays of grid points
+    # (λ₁ = 1 − q₁, λ₀ = λ₁ + m (q₁ − q₀)) in the order the 1RSB searches were validated with
+    top = 1.0 - q1
+    return (
+        beta**2 * (xi.xi(1.0) - (1.0 - m) * xi.xi(q1) - m * xi.xi(q0))
+        + (q1 - q0) / top * _log1p_over(m * (q1 - q0) / top)
+        + q0 / (top + m * (q1 - q0))
+        + np.log(top)
+    )
 
 
 def _solve_1rsb(beta, xi, rs, budget):
