@@ -121,6 +121,25 @@ def _levels(t):
     return 1.0 - torch.exp(-torch.cumsum(t, dim=0))
 
 
+def _minimise(functional, z0, bounds, tol, max_iter):
+    """L-BFGS-B on a torch functional of the coordinates z (gradient by autograd); returns
+    scipy's result and the largest projected-gradient component (a component at its lower
+    bound that points outwards does not count)."""
+
+    def fun(z):
+        zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+        value = functional(zt)
+        (grad,) = torch.autograd.grad(value, zt)
+        return float(value), grad.numpy()
+
+    res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0})  # fmt: skip
+    grad = np.array(res.jac)
+    lower = np.array([b[0] for b in bounds])
+    grad[(res.x <= lower) & (grad > 0)] = 0.0
+    return res, float(np.max(np.abs(grad)))
+
+
 def sk_solve(beta, k, tol=1e-6, max_iter=2000):
     """Minimise the SK k-step functional (eq. sk-parisi) over the levels and breakpoints.
 
@@ -150,26 +169,15 @@ def sk_solve(beta, k, tol=1e-6, max_iter=2000):
         z = torch.as_tensor(z, dtype=torch.float64)
         return _levels(z[: k + 1]), _levels(z[k + 1 :])
 
-    def fun(z):
-        zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
-        q, m = unpack(zt)
-        value = _parisi_torch(beta, q, m)
-        (grad,) = torch.autograd.grad(value, zt)
-        return float(value), grad.numpy()
-
     # start: levels spread below the RS-like 1 − 1/β², breakpoints spread in (0, 1)
     q_start = np.linspace(0.2, 1.0 - 0.5 / beta**2, k + 1)
     m_start = np.linspace(0.2, 0.8, k) / beta
     z0 = np.concatenate([np.diff(-np.log1p(-q_start), prepend=0.0),
                          np.diff(-np.log1p(-m_start), prepend=0.0)])  # fmt: skip
     bounds = [(0.0, 40.0)] * (k + 1) + [(1e-8, 40.0)] * k
-    res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0})  # fmt: skip
+    res, residual = _minimise(lambda z: _parisi_torch(beta, *unpack(z)), z0, bounds, tol,
+                              max_iter)  # fmt: skip
     q, m = (v.numpy() for v in unpack(res.x))
-    grad = np.array(res.jac)
-    lower = np.array([b[0] for b in bounds])
-    grad[(res.x <= lower) & (grad > 0)] = 0.0
-    residual = float(np.max(np.abs(grad)))
     info = {"q": q, "m": m, "free_energy": -float(res.fun) / beta}
     result = SolverResult.from_residual(float(res.fun), residual, tol, res.nit, info)
     return warn_if_not_converged(result, f"sk_solve(beta={beta:g}, k={k})")
@@ -198,29 +206,17 @@ def sk_ground_state(k, tol=1e-6, max_iter=2000):
         z = torch.as_tensor(z, dtype=torch.float64)
         return _levels(z[:k]), torch.cumsum(z[k:], dim=0)
 
-    def fun(z):
-        zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
-        value = _ground_torch(*unpack(zt))
-        if k == 0:
-            return float(value.detach()), np.zeros(0)
-        (grad,) = torch.autograd.grad(value, zt)
-        return float(value), grad.numpy()
-
     if k == 0:
-        value = fun(np.zeros(0))[0]
+        with torch.no_grad():
+            value = float(_ground_torch(*unpack(np.zeros(0))))
         return SolverResult.from_residual(-value, 0.0, tol, 0, {"q": np.zeros(0),
                                           "mu": np.zeros(0)})  # fmt: skip
     q_start = np.linspace(0.1, 0.8, k)
     mu_start = np.linspace(0.5, 2.5, k)
     z0 = np.concatenate([np.diff(-np.log1p(-q_start), prepend=0.0), np.diff(mu_start, prepend=0.0)])
     bounds = [(0.0, 40.0)] * k + [(1e-6, 50.0)] * k
-    res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0})  # fmt: skip
+    res, residual = _minimise(lambda z: _ground_torch(*unpack(z)), z0, bounds, tol, max_iter)
     q, mu = (v.numpy() for v in unpack(res.x))
-    grad = np.array(res.jac)
-    lower = np.array([b[0] for b in bounds])
-    grad[(res.x <= lower) & (grad > 0)] = 0.0
-    residual = float(np.max(np.abs(grad)))
     result = SolverResult.from_residual(-float(res.fun), residual, tol, res.nit,
                                         {"q": q, "mu": mu})  # fmt: skip
     return warn_if_not_converged(result, f"sk_ground_state(k={k})")

@@ -1,10 +1,8 @@
 """Contract cases of the RSB layer: the Parisi-matrix algebra, the SK check, the replicon
 and the k-step solver of the deep perceptron."""
 
-from dataclasses import dataclass
-
 import numpy as np
-from cases_deep_perceptron import Entries
+from cases_deep_perceptron import Entries, OptionalArray
 from contract_spec import Array, Bool, Case, Int, Real, Values
 
 from deepspin import hierarchy, sk
@@ -15,12 +13,7 @@ UNIT_OPEN = Array(0.0, 1.0, low_open=True, high_open=True, fixed_shape=True)
 LEVELS = Array(0.0, 1.0, high_open=True, fixed_shape=True)
 
 
-@dataclass(frozen=True)
-class OptionalUnit(Array):
-    """Breakpoints in (0, 1), or None (free)."""
-
-    def examples(self, valid) -> list:
-        return [v for v in super().examples(valid) if v is not None]
+N_GRID = Values((8, 64, 5000, 1.5, "33", None))  # odd, in [9, 4097]
 
 
 RS_PROFILE = {
@@ -153,7 +146,7 @@ CASES = [
             "Q": Array(0.0, 1.0, high_open=True, fixed_shape=True),
             "qhat": Array(0.0, fixed_shape=True),
             "m": UNIT_OPEN,
-            "n_grid": Values((8, 64, 5000, 1.5, "33", None)),
+            "n_grid": N_GRID,
             "n_side": Int(2, 512),
         },
     ),
@@ -177,13 +170,13 @@ CASES = [
             "alpha": POSITIVE,
             "L": Int(1),
             "k": Int(0, 4),
-            "breakpoints": OptionalUnit(0.0, 1.0, low_open=True, high_open=True, fixed_shape=True),
+            "breakpoints": OptionalArray(0.0, 1.0, low_open=True, high_open=True, fixed_shape=True),
             "initial": Values((3.0, "profile", rs.solve_rs(3.0, 3).value)),
             "spread": Real(0.0, 1.0, low_open=True, high_open=True),
             "tol": POSITIVE,
             "max_iter": Int(1),
             "max_step": POSITIVE,
-            "n_grid": Values((8, 64, 5000, 1.5, "33", None)),
+            "n_grid": N_GRID,
             "n_side": Int(2, 512),
             "warn": Bool(),
         },

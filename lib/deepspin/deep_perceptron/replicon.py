@@ -25,8 +25,11 @@ AT condition).
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
 
+from deepspin.checks import check_array, check_bool, check_int, check_real
 from deepspin.deep_perceptron.kernels import check_profile, force
+from deepspin.deep_perceptron.rs import RSProfile, phase_diagram, solve_rs
 from deepspin.gauss import log_H, split_gauss_nodes
 
 __all__ = [
@@ -46,8 +49,6 @@ def spin_replicon(qhat):
     ----------
     qhat : float or array, entries ≥ 0
     """
-    from deepspin.checks import check_array
-
     a = np.sqrt(check_array("qhat", qhat, 0.0, allow_empty=False))
     z, w = split_gauss_nodes(0.0, 96, 12.0)
     e = np.exp(-2.0 * np.abs(np.multiply.outer(a, z)))
@@ -64,8 +65,6 @@ def constraint_replicon(delta):
     ----------
     delta : float or array, entries in [0, 1)
     """
-    from deepspin.checks import check_array
-
     delta = check_array("delta", delta, 0.0, 1.0, high_open=True, allow_empty=False)
     s = np.sqrt(1.0 - delta)
     # the integrand bends at h = 0 on the scale s: split there, in units of z
@@ -141,8 +140,6 @@ def replicon_spectrum(profile):
         ``layer_weight`` (2L−1, L+1): the weight of each mode on spin layer l, its bond
         halves shared with the neighbouring spin layers.
     """
-    from deepspin.deep_perceptron.rs import RSProfile
-
     if not isinstance(profile, RSProfile):
         raise ValueError(f"profile must be an RSProfile, got {type(profile).__name__}")
     if (profile.scenario, profile.closure) != ("random", "symmetric"):
@@ -200,11 +197,6 @@ def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
         Onsets in increasing order (NaN for a requested mode that does not cross below
         ``alpha_max``).
     """
-    from scipy.optimize import brentq
-
-    from deepspin.checks import check_int, check_real
-    from deepspin.deep_perceptron.rs import solve_rs
-
     L = check_int("L", L, 1, 40)
     most = 2 * L - 1
     n_modes = most if n_modes is None else check_int("n_modes", n_modes, 1, most)
@@ -258,9 +250,6 @@ def replicon_diagram(alphas, L, progress=False):
         mode (see :func:`replicon_spectrum`), ``q`` (n, L+1) the RS spin overlaps; NaN
         where the RS solve did not converge.
     """
-    from deepspin.checks import check_array, check_bool, check_int
-    from deepspin.deep_perceptron.rs import phase_diagram
-
     alphas = np.sort(check_array("alphas", alphas, 0.0, low_open=True, ndim=1, allow_empty=False))
     L = check_int("L", L, 1, 40)
     progress = check_bool("progress", progress)

@@ -23,8 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from deepspin.checks import check_array, check_bool, check_int, check_real
+from deepspin.deep_perceptron.replicon import spin_replicon
 from deepspin.deep_perceptron.rs import RSProfile, solve_rs
 from deepspin.deep_perceptron.rsb_functional import Layout, evaluate, layer_terms
 from deepspin.deep_perceptron.rsb_reduced import Reduced
@@ -35,7 +37,6 @@ from deepspin.results import SolverResult, warn_if_not_converged
 __all__ = ["RSBProfile", "rsb_free_entropy", "rsb_levels", "rsb_phase_diagram", "solve_rsb"]
 
 _COLLAPSE = 1e-7  # level gaps (all layers together) below this: the step has closed
-_TOP = 1.0 - 1e-12  # overlaps stay below 1
 _T_MAX = 40.0  # increments of −ln(1 − level): 1 − q ≥ e^{−40}
 _M_EDGE = 1e-7  # breakpoints stay inside (0, 1)
 _JAMMED = 1.0 - 1e-4  # a spin level above it: the states freeze their hidden spins
@@ -141,8 +142,6 @@ def _split_rs(rs, spread):
     """A 1RSB start from an RS profile: every frozen overlap v split into
     ``v − (1 − m) δ, v + m δ``, m = ½, with δ = spread · min(v, 1 − v) (the sign of the
     lowest replicon mode, whose components all share one sign)."""
-    from deepspin.deep_perceptron.replicon import spin_replicon
-
     m = 0.3
     delta_q = spread * np.minimum(rs.q, 1.0 - rs.q)
     delta_q[[0, -1]] = 0.0
@@ -390,8 +389,6 @@ def rsb_phase_diagram(alphas, L, k=1, progress=False, **solver):
         ``alpha``, ``gain`` (Φ_k − Φ_RS), ``m`` (n, k), ``q`` (n, L+1, k+1), ``Q`` (n, L, k+1),
         ``converged``, ``collapsed``, ``jammed``; NaN where a point did not converge.
     """
-    from tqdm import tqdm
-
     alphas = np.sort(check_array("alphas", alphas, 0.0, low_open=True, ndim=1, allow_empty=False))
     L = check_int("L", L, 1)
     k = check_int("k", k, 1, 4)
