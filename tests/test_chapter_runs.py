@@ -23,6 +23,7 @@ EDGES = {
     "wh_replicas": {"temperatures": [5.0, 1.0, 0.0]},
     "wh_sampling": {"n_temperatures": 9},
     "yoshino_rs": {"L": 6},
+    "yoshino_rsb": {"level_threshold": 1e-5},
     "zh_ising": {"block_spins": 4},
     "zh_landscape": {"x_max": 1.0},
     "zh_training": {"over_n_train": 650},

@@ -130,7 +130,7 @@ def _minimise(functional, z0, bounds, tol, max_iter):
         zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
         value = functional(zt)
         (grad,) = torch.autograd.grad(value, zt)
-        return float(value), grad.numpy()
+        return float(value.detach()), grad.numpy()
 
     res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0})  # fmt: skip

@@ -3,7 +3,7 @@ and the k-step solver of the deep perceptron."""
 
 import numpy as np
 from cases_deep_perceptron import Entries, OptionalArray
-from contract_spec import Array, Bool, Case, Int, Real, Values
+from contract_spec import Array, Bool, Case, Int, IntArray, Real, Values
 
 from deepspin import hierarchy, sk
 from deepspin.deep_perceptron import replicon, rs, rsb
@@ -196,6 +196,31 @@ CASES += [
             "alphas": Array(0.0, low_open=True),
             "L": Int(1),
             "k": Int(1, 4),
+            "progress": Bool(),
+        },
+    ),
+    Case(
+        rsb.rsb_stationarity,
+        lambda: {"profile": rsb.solve_rsb(3.0, 2, 0).value, "eps": 1e-5, "floor": 1e-3},
+        {
+            "profile": Values((None, 3.0, rs.solve_rs(3.0, 2).value)),
+            "eps": Real(0.0, 1e-2, low_open=True),
+            "floor": Real(0.0, 1.0, high_open=True),
+        },
+    ),
+    Case(
+        rsb.levels_fall_inwards,
+        {"spin_levels": np.array([0, 3, 2, 0, 2, 3, 0])},
+        {"spin_levels": IntArray(0)},
+    ),
+    Case(
+        rsb.rsb_steps,
+        {"alpha": 1.5, "L": 1, "k_max": 1, "threshold": 1e-3, "progress": False},
+        {
+            "alpha": POSITIVE,
+            "L": Int(1),
+            "k_max": Int(1, 4),
+            "threshold": POSITIVE,
             "progress": Bool(),
         },
     ),

@@ -7,9 +7,12 @@ import pytest
 from numpy.testing import assert_allclose
 
 from deepspin.deep_perceptron import (
+    levels_fall_inwards,
     rsb_free_entropy,
     rsb_levels,
     rsb_phase_diagram,
+    rsb_stationarity,
+    rsb_steps,
     solve_rs,
     solve_rsb,
 )
@@ -68,19 +71,9 @@ def test_one_step_solution_is_stationary_and_below_rs():
     assert abs(result.info["complexity"][0]) < 1e-7  # ∂Φ/∂m = 0 (to the solver's tol)
     # stationarity of Φ itself, by differences, in every free level and in m
     base = rsb_free_entropy(2.0, p.q, p.Q, p.qhat, p.m)
-    for name, array in (("q", p.q), ("Q", p.Q), ("qhat", p.qhat)):
-        for index in np.ndindex(array.shape):
-            if (name == "q" and index[0] in (0, p.L)) or array[index] <= 1e-3:
-                continue
-            shifted = {"q": p.q, "Q": p.Q, "qhat": p.qhat}
-            for sign in (1, -1):
-                moved = {k: v.copy() for k, v in shifted.items()}
-                moved[name][index] += sign * 1e-5
-                if sign == 1:
-                    up = rsb_free_entropy(2.0, **moved, m=p.m)
-                else:
-                    down = rsb_free_entropy(2.0, **moved, m=p.m)
-            assert abs(up - down) / 2e-5 < 1e-5, (name, index)
+    derivatives = rsb_stationarity(p)
+    assert derivatives["max"] < 1e-5, derivatives
+    assert min(derivatives["q"], derivatives["Q"], derivatives["qhat"]) > 0.0  # levels moved
     assert base < result.info["rs_entropy"]
 
 
@@ -111,3 +104,62 @@ def test_phase_diagram_follows_the_branch():
     assert diagram["converged"].all()
     assert np.all(diagram["gain"] < 0)
     assert np.all(np.diff(diagram["q"][:, 1], axis=1) > 0)  # two distinct levels
+
+
+def test_stationarity_sees_a_displaced_level():
+    # the RS solution written as a one-step profile is stationary; displacing a level is not
+    p = solve_rsb(20.0, 3, 0).value
+    assert rsb_stationarity(p)["max"] < 1e-6
+    q = p.q.copy()
+    q[1] *= 0.9
+    shifted = type(p)(**{**p.__dict__, "q": q})
+    assert rsb_stationarity(shifted)["q"] > 1e-3
+
+
+def test_stationarity_bad_input():
+    p = solve_rsb(20.0, 3, 0).value
+    with pytest.raises(ValueError, match="profile"):
+        rsb_stationarity("not a profile")
+    with pytest.raises(ValueError, match="eps"):
+        rsb_stationarity(p, eps=0.0)
+    with pytest.raises(ValueError, match="floor"):
+        rsb_stationarity(p, floor=1.0)
+
+
+def test_steps_count_levels_and_gains():
+    # L = 2 above its onset π²/8: one step opens a level in the hidden layer and lowers Φ
+    steps = rsb_steps(2.0, 2, 1)
+    assert steps["converged"][1]
+    assert steps["levels"][1].tolist() == [0, 2, 0]
+    assert steps["gain_by_step"].shape == (1,) and steps["gain_by_step"][0] < 0
+    assert_allclose(steps["entropy"][0], solve_rs(2.0, 2).value.entropy, atol=1e-12)
+    assert steps["confirmed"] == {}
+
+
+def test_steps_on_the_perceptron_keep_one_level():
+    # 257 points: at the default 129 a closed step's own grid error is 1.1e-6 here (Q = 0.82)
+    steps = rsb_steps(1.5, 1, 2, n_grid=257)
+    assert all(steps["converged"].values())
+    assert steps["levels"][2].tolist() == [0, 0]  # only clamped spins
+    assert steps["levels"][1].tolist() == steps["confirmed"][1].tolist()
+    assert np.all(np.abs(steps["gain_by_step"]) < 2e-7)  # RS is exact below α = 2 (grid: 7e-8)
+
+
+def test_steps_bad_input():
+    with pytest.raises(ValueError, match="k_max"):
+        rsb_steps(2.0, 2, 0)
+    with pytest.raises(ValueError, match="solver options"):
+        rsb_steps(2.0, 2, 1, bogus=1)
+
+
+def test_levels_fall_inwards_reads_both_halves():
+    assert levels_fall_inwards([0, 3, 3, 2, 0, 0, 0, 2, 3, 3, 0])  # measured at α = 100, k = 2
+    assert levels_fall_inwards([0, 2, 1, 1, 2, 0])  # even number of hidden layers
+    assert not levels_fall_inwards([0, 2, 2, 2, 0])  # flat: the boundary is not richer
+    assert not levels_fall_inwards([0, 1, 3, 1, 0])  # richer inside
+    assert not levels_fall_inwards([0, 3, 1, 2, 1, 3, 0])  # rises again towards the centre
+    assert not levels_fall_inwards([0, 2, 1, 1, 1, 0])  # the output side is flat
+    with pytest.raises(ValueError, match="spin_levels"):
+        levels_fall_inwards([0, 1])
+    with pytest.raises(ValueError, match="spin_levels"):
+        levels_fall_inwards([0.0, 2.0, 0.0])

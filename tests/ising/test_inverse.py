@@ -390,9 +390,10 @@ def test_fit_exact_recovers_a_dense_model_from_its_moments():
     h_fit, J_fit = result.value
     assert_allclose(h_fit, h, atol=1e-5)
     assert_allclose(J_fit, J, atol=1e-5)
-    # at the optimum the entropy is minus the log-likelihood (γ = 0)
-    assert result.info["entropy"] == pytest.approx(-result.info["log_likelihood"], abs=1e-8)
-    assert result.info["entropy"] == pytest.approx(enumerate_exact(h, J).entropy, abs=1e-8)
+    # at the optimum the entropy is minus the log-likelihood (γ = 0); away from it they differ
+    # by (moment error)·(parameters), so the tolerance follows the 1e-7 residual, not round-off
+    assert result.info["entropy"] == pytest.approx(-result.info["log_likelihood"], abs=1e-7)
+    assert result.info["entropy"] == pytest.approx(enumerate_exact(h, J).entropy, abs=1e-7)
 
 
 def test_fit_exact_matches_sampled_moments_and_the_tree_fit_of_boltzmann(tree):

@@ -55,9 +55,12 @@ from deepspin.deep_perceptron.rs import (
 )
 from deepspin.deep_perceptron.rsb import (
     RSBProfile,
+    levels_fall_inwards,
     rsb_free_entropy,
     rsb_levels,
     rsb_phase_diagram,
+    rsb_stationarity,
+    rsb_steps,
     solve_rsb,
 )
 
@@ -88,6 +91,7 @@ __all__ = [
     "growth_rates",
     "healing_factor",
     "largest_multiplier",
+    "levels_fall_inwards",
     "node_force",
     "node_free_entropy",
     "node_growth_rates",
@@ -103,6 +107,8 @@ __all__ = [
     "rsb_free_entropy",
     "rsb_levels",
     "rsb_phase_diagram",
+    "rsb_stationarity",
+    "rsb_steps",
     "saddle_map",
     "simulate_forward_overlaps",
     "solve_rs",

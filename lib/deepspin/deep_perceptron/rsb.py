@@ -20,12 +20,13 @@ fewer describes the solution.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
-from deepspin.checks import check_array, check_bool, check_int, check_real
+from deepspin.checks import check_array, check_bool, check_int, check_int_array, check_real
 from deepspin.deep_perceptron.replicon import spin_replicon
 from deepspin.deep_perceptron.rs import RSProfile, solve_rs
 from deepspin.deep_perceptron.rsb_functional import Layout, evaluate, layer_terms
@@ -34,7 +35,16 @@ from deepspin.hierarchy import check_steps
 from deepspin.optimize import projected_newton
 from deepspin.results import SolverResult, warn_if_not_converged
 
-__all__ = ["RSBProfile", "rsb_free_entropy", "rsb_levels", "rsb_phase_diagram", "solve_rsb"]
+__all__ = [
+    "RSBProfile",
+    "levels_fall_inwards",
+    "rsb_free_entropy",
+    "rsb_levels",
+    "rsb_phase_diagram",
+    "rsb_stationarity",
+    "rsb_steps",
+    "solve_rsb",
+]
 
 _COLLAPSE = 1e-7  # level gaps (all layers together) below this: the step has closed
 _T_MAX = 40.0  # increments of −ln(1 − level): 1 − q ≥ e^{−40}
@@ -138,10 +148,13 @@ def _check_levels(q, Q, qhat, m):
     return q, Q, qhat, m
 
 
-def _split_rs(rs, spread):
-    """A 1RSB start from an RS profile: every frozen overlap v split into
-    ``v − (1 − m) δ, v + m δ``, m = ½, with δ = spread · min(v, 1 − v) (the sign of the
-    lowest replicon mode, whose components all share one sign)."""
+def split_rs(rs, spread):
+    """The 1RSB start of :func:`solve_rsb` from an RS profile: every frozen overlap v split
+    into ``v − (1 − m) δ, v + m δ``, m = 0.3, with δ = spread · min(v, 1 − v) (the sign of
+    the lowest replicon mode, whose components all share one sign); q̂ by δq / χ.
+
+    Returns q, Q, q̂ (each with two levels per row) and m (1,). Internal (not checked);
+    public for the benchmark, which starts its baseline from the same point."""
     m = 0.3
     delta_q = spread * np.minimum(rs.q, 1.0 - rs.q)
     delta_q[[0, -1]] = 0.0
@@ -328,13 +341,124 @@ def _start(alpha, L, k, initial, breakpoints, options):
         rs = solve_rs(alpha, L, initial=initial, warn=False).value
     if k == 0:
         return rs, (rs.q[:, None], rs.Q[:, None], rs.qhat[:, None], np.zeros(0))
-    q, Q, qhat, m = _split_rs(rs, options["spread"])
+    q, Q, qhat, m = split_rs(rs, options["spread"])
     if breakpoints is not None:
         m = breakpoints[:1]
     if k == 1:
         return rs, (q, Q, qhat, m)
     one = _solve(alpha, L, 1, None if breakpoints is None else breakpoints[:1], rs, options)
     return rs, one.value
+
+
+def rsb_stationarity(profile, eps=1e-5, floor=1e-3):
+    """The largest derivative of Φ, eq. (rsb-free-entropy), at a profile, by central
+    differences of :func:`rsb_free_entropy` (independent of the solver's analytic gradient).
+
+    A solution is a saddle point of Φ in every free level (hidden q, Q, q̂) and, with free
+    breakpoints, in m: each derivative vanishes there. Levels at or below ``floor`` (liquid
+    layers, a lowest level at 0) sit on a bound and are skipped; so are the clamped ends.
+
+    Parameters
+    ----------
+    profile : RSBProfile
+    eps : float, in (0, 1e-2]
+        The difference step.
+    floor : float, in [0, 1)
+        Levels at or below it are not moved, nor levels within ``eps`` of a neighbour
+        (a closed step) or of 1.
+
+    Returns
+    -------
+    dict
+        ``q``, ``Q``, ``qhat``, ``m``: the largest |∂Φ/∂·| of each kind (0 where none is
+        free); ``max``: the largest of them.
+    """
+    if not isinstance(profile, RSBProfile):
+        raise ValueError(f"profile must be an RSBProfile, got {type(profile).__name__}")
+    eps = check_real("eps", eps, 0.0, 1e-2, low_open=True)
+    floor = check_real("floor", floor, 0.0, 1.0, high_open=True)
+    p = profile
+    levels = {"q": p.q, "Q": p.Q, "qhat": p.qhat, "m": p.m}
+
+    def entropy(moved):
+        return rsb_free_entropy(p.alpha, moved["q"], moved["Q"], moved["qhat"], moved["m"])
+
+    largest = {}
+    for name, array in levels.items():
+        largest[name] = 0.0
+        for index in np.ndindex(array.shape):
+            clamped = name in ("q", "qhat") and index[0] in (0, p.L)
+            row, j = array[index[:-1]], index[-1]
+            below = row[j - 1] if j > 0 else -np.inf
+            above = row[j + 1] if j + 1 < row.size else (np.inf if name == "qhat" else 1.0)
+            # a move must keep the levels ordered and inside their range
+            if clamped or row[j] <= floor or row[j] - eps <= below or row[j] + eps >= above:
+                continue
+            values = []
+            for sign in (1.0, -1.0):
+                moved = {key: value.copy() for key, value in levels.items()}
+                moved[name][index] += sign * eps
+                values.append(entropy(moved))
+            largest[name] = max(largest[name], abs(values[0] - values[1]) / (2.0 * eps))
+    largest["max"] = max(largest.values())
+    return largest
+
+
+def rsb_steps(alpha, L, k_max, threshold=1e-3, progress=False, **solver):
+    """Solve k = 1 … ``k_max`` steps of RSB at one α, each warm-started from the one before,
+    and count each layer's levels (:func:`rsb_levels`).
+
+    A level counted at k is *confirmed* when it is still there at k + 1 (the count at k + 1
+    is at least the count at k); the last k cannot be confirmed.
+
+    Parameters
+    ----------
+    alpha : float, > 0
+    L : int, ≥ 1
+    k_max : int, in [1, 4]
+    threshold : float, > 0
+        The gap a step must open to count as a level.
+    progress : bool
+        Show a progress bar over k.
+    **solver
+        ``tol``, ``max_iter``, ``max_step``, ``spread``, ``n_grid``, ``n_side`` of
+        :func:`solve_rsb`.
+
+    Returns
+    -------
+    dict
+        ``profiles`` {k: RSBProfile}; ``entropy`` (k_max + 1,), Φ_k from k = 0 (RS);
+        ``gain_by_step`` (k_max,), Φ_k − Φ_{k−1}; ``levels`` {k: (L+1,) spin levels};
+        ``confirmed`` {k: (L+1,)} for k < k_max, min(levels_k, levels_{k+1});
+        ``converged`` {k: bool}; ``seconds`` {k: float}.
+    """
+    alpha = check_real("alpha", alpha, 0.0, low_open=True)
+    L = check_int("L", L, 1)
+    k_max = check_int("k_max", k_max, 1, 4)
+    threshold = check_real("threshold", threshold, 0.0, low_open=True)
+    progress = check_bool("progress", progress)
+    unknown = sorted(set(solver) - {"tol", "max_iter", "max_step", "spread", "n_grid", "n_side"})
+    if unknown:
+        raise ValueError(f"solver options must be those of solve_rsb, got {', '.join(unknown)}")
+    profiles, converged, seconds, previous = {}, {}, {}, None
+    for k in tqdm(range(1, k_max + 1), disable=not progress, desc=f"RSB steps at α = {alpha:g}"):
+        start = time.perf_counter()
+        result = solve_rsb(alpha, L, k, initial=previous, **solver)
+        seconds[k] = time.perf_counter() - start
+        previous = profiles[k] = result.value
+        converged[k] = result.converged
+    entropy = np.array([result.info["rs_entropy"]] + [p.entropy for p in profiles.values()])
+    levels = {k: rsb_levels(p, threshold)["spins"] for k, p in profiles.items()}
+    confirmed = {k: np.minimum(levels[k], levels[k + 1]) for k in range(1, k_max)}
+    return {
+        "profiles": profiles,
+        "entropy": entropy,
+        "gain_by_step": np.diff(entropy),
+        "levels": levels,
+        "confirmed": confirmed,
+        "converged": converged,
+        "seconds": seconds,
+    }
 
 
 def rsb_levels(profile, threshold=1e-3):
@@ -364,6 +488,33 @@ def rsb_levels(profile, threshold=1e-3):
     spins = count(profile.q)
     spins[[0, -1]] = 0
     return {"spins": spins, "bonds": count(profile.Q)}
+
+
+def levels_fall_inwards(spin_levels):
+    """Whether the level counts fall from both boundaries to the centre (Yoshino 2020's claim).
+
+    True when, read from either end inwards over the hidden layers 1 … ⌊L/2⌋ (and their
+    mirror images L − 1 … ⌈L/2⌉), the counts never rise and the layer next to the boundary
+    has strictly more levels than the central one.
+
+    Parameters
+    ----------
+    spin_levels : array of int (L+1,), L ≥ 2
+        ``rsb_levels(profile)["spins"]``, the clamped ends included (they are skipped).
+
+    Returns
+    -------
+    bool
+    """
+    counts = check_int_array("spin_levels", spin_levels, 0, ndim=1)
+    if len(counts) < 3:
+        raise ValueError(f"spin_levels must hold L + 1 ≥ 3 counts, got {len(counts)}")
+    half = (len(counts) - 1) // 2
+    falls = True
+    for side in (counts, counts[::-1]):
+        row = side[1 : half + 1]
+        falls &= bool(np.all(np.diff(row) <= 0) and row[0] > row[-1])
+    return falls
 
 
 def rsb_phase_diagram(alphas, L, k=1, progress=False, **solver):
