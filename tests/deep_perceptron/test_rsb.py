@@ -106,6 +106,15 @@ def test_phase_diagram_follows_the_branch():
     assert np.all(np.diff(diagram["q"][:, 1], axis=1) > 0)  # two distinct levels
 
 
+def test_phase_diagram_starts_far_points_afresh():
+    # α = 1.6 → 5 is beyond the continuation factor (3): the second point is the fresh solve
+    diagram = rsb_phase_diagram([1.6, 5.0], 2, 1)
+    fresh = solve_rsb(5.0, 2, 1).value
+    assert diagram["converged"].all()
+    assert diagram["gain"][1] == fresh.entropy - solve_rs(5.0, 2).value.entropy
+    assert_allclose(diagram["m"][1], fresh.m, rtol=0, atol=0)
+
+
 def test_stationarity_sees_a_displaced_level():
     # the RS solution written as a one-step profile is stationary; displacing a level is not
     p = solve_rsb(20.0, 3, 0).value
