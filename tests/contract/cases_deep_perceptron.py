@@ -125,6 +125,7 @@ CASES = [
     _node(exact_node.node_force),
     _node(exact_node.node_term),
     _node(exact_node.node_functions),
+    _node(exact_node.node_replicon),
     Case(exact_node.node_saddle_map, PROFILE, PROFILE_DOMAINS),
     Case(exact_node.node_free_entropy, PROFILE, PROFILE_DOMAINS),
     Case(exact_node.node_growth_rates, DRIVE, DRIVE_DOMAINS),
@@ -177,6 +178,19 @@ CASES = [
             "tol": POSITIVE,
             "max_iter": Int(1),
             "warn": Bool(),
+        },
+    ),
+    Case(
+        rs.follow_branch,
+        lambda: {
+            "initial": rs.solve_rs(3.0, 2, closure="exact-node").value,
+            "alphas": np.array([3.1, 3.2]),
+            "progress": False,
+        },
+        {
+            "initial": Values((None, 3.0, "profile")),
+            "alphas": Array(0.0, low_open=True),
+            "progress": Bool(),
         },
     ),
     Case(

@@ -3,7 +3,7 @@ and the k-step solver of the deep perceptron."""
 
 import numpy as np
 from cases_deep_perceptron import Entries, OptionalArray
-from contract_spec import Array, Bool, Case, Int, IntArray, Real, Values
+from contract_spec import Array, Bool, Case, Choice, Int, IntArray, Real, Values
 
 from deepspin import hierarchy, sk
 from deepspin.deep_perceptron import replicon, rs, rsb
@@ -107,12 +107,13 @@ CASES = [
     ),
     Case(
         replicon.replicon_matrix,
-        RS_PROFILE,
+        {**RS_PROFILE, "closure": "exact-node"},
         {
             "alpha": POSITIVE,
             "q": Array(0.0, 1.0, fixed_shape=True),
             "Q": Array(0.0, 1.0, high_open=True, fixed_shape=True),
             "qhat": Array(0.0, fixed_shape=True),
+            "closure": Choice(("symmetric", "exact-node")),
         },
     ),
     Case(
@@ -122,13 +123,19 @@ CASES = [
     ),
     Case(
         replicon.replicon_diagram,
-        {"alphas": np.array([1.0, 3.0]), "L": 2, "progress": False},
-        {"alphas": Array(0.0, low_open=True), "L": Int(1, 40), "progress": Bool()},
+        {"alphas": np.array([1.0, 3.0]), "L": 2, "progress": False, "closure": "exact-node"},
+        {
+            "alphas": Array(0.0, low_open=True),
+            "L": Int(1, 40),
+            "progress": Bool(),
+            "closure": Choice(("symmetric", "exact-node")),
+        },
     ),
     Case(
         replicon.replicon_onsets,
-        {"L": 2, "n_modes": 1, "alpha_max": 3.0, "n_scan": 4, "xtol": 1e-6},
+        {"L": 2, "n_modes": 1, "alpha_max": 3.0, "n_scan": 4, "xtol": 1e-6, "closure": "symmetric"},
         {
+            "closure": Choice(("symmetric", "exact-node")),
             "L": Int(1, 40),
             "n_modes": Int(1, 3, allow_none=True),
             "alpha_max": Real(1.0, 1e8, low_open=True),

@@ -120,3 +120,30 @@ def test_closure_validation():
         dp.solve_rs(1.0, 3, closure="gaussian")
     with pytest.raises(ValueError, match="exact-node"):
         dp.solve_rs(1.0, 3, "teacher", closure="exact-node")
+
+
+def test_node_replicon_limits():
+    qhat = np.array([0.0, 0.5, 3.0, 50.0])
+    # no field from below (C = 0): the Ising spin's χ = ∫ sech⁴
+    np.testing.assert_allclose(
+        dp.node_replicon(qhat, 0.0)[:, 0], dp.spin_replicon(qhat), rtol=1e-10
+    )
+    # a free spin (q̂ = C = 0): Z is constant in v, ∂_u∂_v ln Z = h'(0) = √(2/π)
+    np.testing.assert_allclose(dp.node_replicon(0.0, 0.0), [1.0, 2 / np.pi, 0.0], atol=1e-12)
+    # a clamped spin (q̂ → ∞): the node's constraint is Gardner's
+    C = np.array([0.3, 0.9])
+    np.testing.assert_allclose(
+        dp.node_replicon(1e12, C)[:, 2], dp.constraint_replicon(C), rtol=1e-3
+    )
+
+
+def test_follow_branch_stays_on_the_fully_frozen_branch():
+    """Below the input side's spinodal a cold solve finds the partially liquid branch;
+    following the fully frozen one from above keeps it, until it ends."""
+    start = dp.solve_rs(300.0, 6, closure="exact-node").value  # above the spinodal, 292.9
+    alphas = np.array([285.0, 270.0, 255.0, 240.0, 225.0])
+    branch = dp.follow_branch(start, alphas)
+    assert len(branch) == 4  # it exists 18 % below the spinodal, and ends before 225
+    assert all(p.frozen.all() and p.q[1] > 0.25 for p in branch)
+    cold = dp.solve_rs(branch[-1].alpha, 6, closure="exact-node").value
+    assert cold.q[1] == 0 and not cold.frozen.all()

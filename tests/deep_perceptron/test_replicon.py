@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy.special import log_ndtr
 
 from deepspin.deep_perceptron import (
     constraint_replicon,
+    node_replicon,
     replicon_matrix,
     replicon_onsets,
     replicon_spectrum,
@@ -14,6 +16,7 @@ from deepspin.deep_perceptron import (
 )
 from deepspin.deep_perceptron.rsb import split_rs
 from deepspin.deep_perceptron.rsb_functional import Layout, evaluate
+from deepspin.hierarchy import spherical_entropy
 
 
 def test_limits():
@@ -94,3 +97,93 @@ def test_bad_input():
 def test_split_start_is_ordered():
     q, Q, _qhat, _m = split_rs(solve_rs(30.0, 4).value, 0.05)
     assert np.all(np.diff(q, axis=1) >= 0) and np.all(np.diff(Q, axis=1) >= 0)
+
+
+# ---- the exact-node closure, against the one-step functional integrated by brute force
+_X, _W = np.polynomial.hermite_e.hermegauss(28)
+_W = _W / np.sqrt(2 * np.pi)
+
+
+def _one_step(top, levels, m):
+    """``E_0 (1/m) ln E_1 e^{m f}`` over independent Gaussian fields with 1RSB variances.
+
+    ``levels`` is a list of (lower, upper) variance levels, one per field; ``top(fields,
+    upper_levels)`` is the top function f. Tensor Gauss–Hermite rule, outer then inner.
+    """
+    d = len(levels)
+    grids = np.meshgrid(*([_X] * (2 * d)), indexing="ij")
+    weights = np.ones(())
+    for _ in range(2 * d):
+        weights = np.multiply.outer(weights, _W)
+    fields = [np.sqrt(lo) * grids[i] + np.sqrt(hi - lo) * grids[d + i]
+              for i, (lo, hi) in enumerate(levels)]  # fmt: skip
+    inner_axes = tuple(range(d, 2 * d))
+    inner_w = weights.sum(axis=tuple(range(d)))
+    outer_w = weights.sum(axis=inner_axes)
+    inner = np.sum(inner_w * np.exp(m * top(fields, [hi for _, hi in levels])), axis=inner_axes)
+    return np.sum(outer_w * np.log(inner)) / m
+
+
+def _node_top(fields, upper):
+    u, v = fields
+    s = np.sqrt(1.0 - upper[1])
+    return np.logaddexp(u + log_ndtr(v / s), -u + log_ndtr(-v / s))
+
+
+def _gap_top(fields, upper):
+    return log_ndtr(fields[0] / np.sqrt(1.0 - upper[0]))
+
+
+def test_node_replicon_is_the_curvature_of_the_one_step_node_term():
+    """−¼ m(1−m) εᵀMε is the second-order change of the node's one-step term (with its
+    −½ q̂_1 diagonal part) along a replicon direction (δX_0, δX_1) = (−(1−m), m) ε."""
+    qhat, C, m, t = 0.6, 0.4, 0.35, 0.01
+    uu, uv, vv = node_replicon(qhat, C)
+    M = np.array([[uu, uv], [uv, vv]])
+
+    def term(eps):
+        (a, b) = eps
+        levels = [(qhat - (1 - m) * a, qhat + m * a), (C - (1 - m) * b, C + m * b)]
+        return _one_step(_node_top, levels, m) - 0.5 * levels[0][1]
+
+    for e in (np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0])):
+        f0, f1, f2 = term(0 * e), term(t * e), term(2 * t * e)
+        curvature = (8 * (f1 - f0) - (f2 - f0)) / (2 * t * t)  # no linear term at RS
+        assert curvature == pytest.approx(-0.5 * m * (1 - m) * e @ M @ e, rel=1e-3)
+
+
+def test_exact_node_form_is_the_one_step_functionals_hessian():
+    """L = 2: the Hessian of the exact-node one-step free entropy (spherical bonds, the
+    node's term by brute force, Gardner's output term) along replicon directions, with
+    δq̂ eliminated, is m(1−m) times the form behind replicon_matrix."""
+    alpha, m, t = 3.0, 0.4, 0.01
+    p = solve_rs(alpha, 2, closure="exact-node").value
+    Q1, q1, qh1, Q2 = p.Q[0], p.q[1], p.qhat[1], p.Q[1]
+
+    def entropy(x):  # x = replicon amplitudes of (Q_1, q_1, q̂_1, Q_2)
+        lv = [(v - (1 - m) * e, v + m * e) for v, e in zip((Q1, q1, qh1, Q2), x, strict=True)]
+        bonds = sum(spherical_entropy(np.array(b), np.array([m]))[0] for b in (lv[0], lv[3]))
+        linear = 0.5 * (m * lv[2][0] * lv[1][0] + (1 - m) * lv[2][1] * lv[1][1]) - 0.5 * lv[2][1]
+        node = _one_step(_node_top, [lv[2], lv[0]], m)
+        gap = _one_step(_gap_top, [(lv[3][0] * lv[1][0], lv[3][1] * lv[1][1])], m)
+        return bonds / (2 * alpha) + linear + node + gap
+
+    f0 = entropy(np.zeros(4))
+
+    def curvature(e):
+        f1, f2 = entropy(t * e), entropy(2 * t * e)
+        return (8 * (f1 - f0) - (f2 - f0)) / (2 * t * t)
+
+    eye = np.eye(4)
+    diag = [curvature(eye[i]) for i in range(4)]
+    H = np.diag(diag)
+    for i in range(4):
+        for j in range(i + 1, 4):
+            H[i, j] = H[j, i] = 0.5 * (curvature(eye[i] + eye[j]) - diag[i] - diag[j])
+    keep = [0, 1, 3]  # eliminate δq̂_1 (the entropy is stationary in it)
+    schur = H[np.ix_(keep, keep)] - np.outer(H[keep, 2], H[2, keep]) / H[2, 2]
+    R = replicon_matrix(alpha, p.q, p.Q, p.qhat, closure="exact-node")
+    positive = np.array([1 / (2 * alpha * (1 - Q1) ** 2), 1 / (2 * node_replicon(qh1, Q1)[0]),
+                         1 / (2 * alpha * (1 - Q2) ** 2)])  # fmt: skip
+    form = np.sqrt(positive)[:, None] * R * np.sqrt(positive)[None, :]
+    np.testing.assert_allclose(schur, m * (1 - m) * form, rtol=2e-3, atol=2e-4)

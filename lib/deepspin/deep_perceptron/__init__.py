@@ -19,6 +19,7 @@ from deepspin.deep_perceptron.exact_node import (
     node_free_entropy,
     node_growth_rates,
     node_overlap,
+    node_replicon,
     node_saddle_map,
     node_term,
 )
@@ -43,6 +44,7 @@ from deepspin.deep_perceptron.replicon import (
 from deepspin.deep_perceptron.rs import (
     CLOSURES,
     RSProfile,
+    follow_branch,
     free_entropy,
     free_entropy_gradient,
     freezing_by_depth,
@@ -80,6 +82,7 @@ __all__ = [
     "bulk_state",
     "bulk_symbol",
     "constraint_replicon",
+    "follow_branch",
     "force",
     "forward_overlaps",
     "free_entropy",
@@ -96,6 +99,7 @@ __all__ = [
     "node_free_entropy",
     "node_growth_rates",
     "node_overlap",
+    "node_replicon",
     "node_saddle_map",
     "node_term",
     "onsets",

@@ -50,7 +50,7 @@ from deepspin.deep_perceptron.kernels import (
     force,
     gap_term,
 )
-from deepspin.gauss import G, G_over_H, H, log_H, panel_legendre
+from deepspin.gauss import G, G_over_H, H, log_H, panel_legendre, split_gauss_nodes
 
 __all__ = [
     "node_force",
@@ -58,6 +58,7 @@ __all__ = [
     "node_functions",
     "node_growth_rates",
     "node_overlap",
+    "node_replicon",
     "node_saddle_map",
     "node_term",
 ]
@@ -225,6 +226,97 @@ def node_functions(qhat, C):
         ``qhat`` and evaluated entrywise.
     """
     return _evaluate(qhat, C)
+
+
+def _field_curvatures(w):
+    """``c''(w)``, ``h'(w)``, ``h''(w)`` of the node's two functions of w, with
+    ``c = ½[ln H(w) + ln H(−w)]`` and ``h = ½[ln H(−w) − ln H(w)]`` (r = G/H,
+    ``r' = r (r − x)``)."""
+    r_minus, r_plus = G_over_H(-w), G_over_H(w)
+    curve_minus = -r_minus * (r_minus + w)  # (ln H(−w))''
+    curve_plus = r_plus * (w - r_plus)  # (ln H(w))''
+    return (
+        0.5 * (curve_plus + curve_minus),
+        0.5 * (r_minus + r_plus),
+        0.5 * (curve_minus - curve_plus),
+    )
+
+
+def _sech_moments(a, h):
+    """E_y of sech², sech⁴, tanh·sech² and tanh at u = a y + h, for a float a and h (n,)."""
+    t, wt = _full_line()
+    if a < 1.0:  # the integrand varies on 1/a ≥ 1 in y
+        u = a * t + h[:, None]
+        weight = wt * G(t)
+        steady, sign_mean = 0.0, 0.0
+    else:  # in s = a y + h, where sech² lives on the fixed nodes
+        u = np.broadcast_to(t, (h.size, t.size))
+        weight = wt * G((t - h[:, None]) / a) / a
+        # tanh does not decay: E sign(s) in closed form, the rest on the nodes
+        steady, sign_mean = np.sign(u), H(-h / a) - H(h / a)
+    e = np.exp(-2.0 * np.abs(u))
+    sech2 = 4.0 * e / (1.0 + e) ** 2  # without overflow at large |u|
+    tanh = np.tanh(u)
+    sums = [np.sum(weight * f, axis=-1) for f in (sech2, sech2**2, tanh * sech2, tanh - steady)]
+    sums[3] = sums[3] + sign_mean
+    return sums
+
+
+def node_replicon(qhat, C):
+    """The replicon matrix of one node (exact-node closure), eq. (node-replicon).
+
+    With ``Z(u, v) = e^u H(−v/s) + e^{−u} H(v/s)``, s = √(1−C), the node's partition
+    function at spin field u = √q̂ y and pre-activation v = √C z, a replicon perturbation
+    of (q̂_ab, C_ab) changes the node term by ``−¼ m(1−m) εᵀ M ε``, with the entries
+
+        M_XY = ∫Dz∫Dy [∂_X ∂_Y ln Z]²,   X, Y ∈ {u, v},
+
+    (the squared connected two-replica vertices, as ``χ = ∫ sech⁴`` for an Ising spin and
+    Gardner's ``γ = ∫ f''²`` for a constraint). With t = tanh(u + h(w)), S = 1 − t²,
+    w = v/s: ``∂²_u ln Z = S``, ``∂_u∂_v ln Z = S h'(w)/s`` and
+    ``∂²_v ln Z = [c''(w) + S h'(w)² + t h''(w)]/s²``. Limits: at q̂ → ∞ (the spin
+    clamped) ``M_vv`` is Gardner's γ(C), and at C = 0 ``M_uu`` is the Ising χ(q̂).
+
+    Parameters
+    ----------
+    qhat : float or array, entries ≥ 0
+        Conjugate field of the node.
+    C : float or array, entries in [0, 1)
+        Overlap of the node's field, broadcast with ``qhat``.
+
+    Returns
+    -------
+    ndarray (..., 3)
+        ``M_uu``, ``M_uv``, ``M_vv`` entrywise.
+    """
+    qhat = check_array("qhat", qhat, 0.0)
+    C = check_array("C", C, 0.0, 1.0, high_open=True)
+    try:
+        qhat, C = np.broadcast_arrays(qhat, C)
+    except ValueError:
+        raise ValueError(f"qhat and C must broadcast, got shapes {qhat.shape}, {C.shape}") from None
+    shape = qhat.shape
+    a, C = np.sqrt(qhat).ravel(), C.ravel()
+    s = np.sqrt(1.0 - C)
+    # every integrand is even under (z, y) → (−z, −y): the half line z ≥ 0, twice; the
+    # rule in z (split at 0) resolves the bend at w = 0 however large √(C/(1−C)) is
+    nodes, weights = split_gauss_nodes(0.0, 96, 12.0)
+    z, wz = nodes[nodes.size // 2 :], 2.0 * weights[nodes.size // 2 :]
+    out = np.empty((a.size, 3))
+    for i in range(a.size):
+        w = np.sqrt(C[i]) / s[i] * z
+        c2, h1, h2 = _field_curvatures(w)
+        field = 0.5 * (log_H(-w) - log_H(w))
+        sech2, sech4, tanh_sech2, tanh = _sech_moments(a[i], field)
+        # [c'' + S h'² + t h'']² averaged over y, with t² = 1 − S
+        vv = (c2**2 + h1**4 * sech4 + h2**2 * (1.0 - sech2) + 2.0 * c2 * h1**2 * sech2
+              + 2.0 * c2 * h2 * tanh + 2.0 * h1**2 * h2 * tanh_sech2)  # fmt: skip
+        out[i] = [
+            np.sum(wz * sech4),
+            np.sum(wz * sech4 * h1**2) / s[i] ** 2,
+            np.sum(wz * vv) / s[i] ** 4,
+        ]
+    return out.reshape(*shape, 3)
 
 
 def _node_layers(qhat, C):

@@ -27,9 +27,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from deepspin.checks import check_array, check_bool, check_int, check_real
+from deepspin.checks import check_array, check_bool, check_choice, check_int, check_real
+from deepspin.deep_perceptron.exact_node import node_force, node_replicon
 from deepspin.deep_perceptron.kernels import check_profile, force
-from deepspin.deep_perceptron.rs import RSProfile, phase_diagram, solve_rs
+from deepspin.deep_perceptron.rs import CLOSURES, RSProfile, phase_diagram, solve_rs
 from deepspin.gauss import log_H, split_gauss_nodes
 
 __all__ = [
@@ -75,7 +76,7 @@ def constraint_replicon(delta):
     return np.sum(w * second**2, axis=-1)
 
 
-def replicon_matrix(alpha, q, Q, qhat):
+def replicon_matrix(alpha, q, Q, qhat, closure="symmetric"):
     """The normalised replicon matrix R of an RS profile (eq. replicon-matrix).
 
     Parameters
@@ -84,6 +85,10 @@ def replicon_matrix(alpha, q, Q, qhat):
     q : array (L+1,), entries in [0, 1], q[0] = q[L] = 1
     Q : array (L,), entries in [0, 1)
     qhat : array (L+1,), entries ≥ 0
+    closure : {"symmetric", "exact-node"}
+        The symmetric closure (eq. replicon-matrix), or the exact-node one (eq.
+        node-replicon-matrix), where the node of hidden layer l couples δq̂_l to
+        ``δC_l = q_{l−1} δQ_l + Q_l δq_{l−1}`` through :func:`node_replicon`.
 
     Returns
     -------
@@ -91,6 +96,15 @@ def replicon_matrix(alpha, q, Q, qhat):
         Symmetric, in the variables (δQ_1, δq_1, δQ_2, …, δq_{L−1}, δQ_L).
     """
     alpha, q, Q, qhat = check_profile(alpha, q, Q, qhat, require_qhat=True)
+    closure = check_choice("closure", closure, CLOSURES)
+    form = _symmetric_form if closure == "symmetric" else _node_form
+    positive, quadratic = form(alpha, q, Q, qhat)
+    scale = 1.0 / np.sqrt(positive)
+    return scale[:, None] * quadratic * scale[None, :]
+
+
+def _symmetric_form(alpha, q, Q, qhat):
+    """(P, P − N) of the symmetric closure: the quadratic form ``½ m(1−m) xᵀ(P − N)x``."""
     L = Q.size
     n = 2 * L - 1
     chi = spin_replicon(qhat[1:-1]) if L > 1 else np.zeros(0)
@@ -116,8 +130,41 @@ def replicon_matrix(alpha, q, Q, qhat):
             if 0 <= a < n and 0 <= b < n:  # both are variables (not a clamped end)
                 coupling[a, b] -= slope[l] * factor
                 coupling[b, a] -= slope[l] * factor
-    scale = 1.0 / np.sqrt(diag)
-    return np.eye(n) - scale[:, None] * coupling * scale[None, :]
+    return diag, np.diag(diag) - coupling
+
+
+def _node_form(alpha, q, Q, qhat):
+    """(P, A) of the exact-node closure, the quadratic form ``½ m(1−m) xᵀ A x``.
+
+    Per bond layer ``1/(2α(1−Q)²)``; per hidden node, with δq̂ eliminated from
+    ``δq̂ δq − ½ (δq̂, δC) M (δq̂, δC)ᵀ``, ``(δq − M_uv δC)²/(2 M_uu) − ½ M_vv δC²``; the
+    output constraint ``−½ γ(C_L) δC_L²``; and the second-order part ``δQ_l δq_{l−1}`` of
+    C_l = Q_l q_{l−1} against the linear term ∂Ψ/∂C = −P/2.
+    """
+    L = Q.size
+    n = 2 * L - 1
+    C = Q * q[:-1]
+    node = node_replicon(qhat[1:-1], C[:-1]) if L > 1 else np.zeros((0, 3))
+    slope = -0.5 * np.append(node_force(qhat[1:-1], C[:-1]), force(C[-1:]))
+    diag = np.empty(n)
+    diag[0::2] = 1.0 / (2.0 * alpha * (1.0 - Q) ** 2)
+    diag[1::2] = 1.0 / (2.0 * np.maximum(node[:, 0], 1e-300))
+    quadratic = np.diag(np.where(np.arange(n) % 2 == 0, diag, 0.0))
+    for l in range(L):  # bond layer l+1 at 2l; the spin below at 2l−1, its node's at 2l+1
+        c = np.zeros(n)  # δC_{l+1}
+        c[2 * l] = q[l]
+        if l > 0:
+            c[2 * l - 1] = Q[l]
+            quadratic[2 * l, 2 * l - 1] += slope[l]
+            quadratic[2 * l - 1, 2 * l] += slope[l]
+        if l < L - 1:
+            uu, uv, vv = node[l]
+            d = -uv * c
+            d[2 * l + 1] += 1.0
+            quadratic += np.outer(d, d) / (2.0 * max(uu, 1e-300)) - 0.5 * vv * np.outer(c, c)
+        else:
+            quadratic -= 0.5 * constraint_replicon(C[-1]) * np.outer(c, c)
+    return diag, quadratic
 
 
 def replicon_spectrum(profile):
@@ -126,8 +173,8 @@ def replicon_spectrum(profile):
     Parameters
     ----------
     profile : RSProfile
-        A solution of :func:`deepspin.deep_perceptron.solve_rs` (symmetric closure, random
-        data).
+        A solution of :func:`deepspin.deep_perceptron.solve_rs` (random data, either
+        closure).
 
     Returns
     -------
@@ -142,12 +189,9 @@ def replicon_spectrum(profile):
     """
     if not isinstance(profile, RSProfile):
         raise ValueError(f"profile must be an RSProfile, got {type(profile).__name__}")
-    if (profile.scenario, profile.closure) != ("random", "symmetric"):
-        raise ValueError(
-            "profile must be of the symmetric closure with random data, got "
-            f"{profile.closure!r}, {profile.scenario!r}"
-        )
-    R = replicon_matrix(profile.alpha, profile.q, profile.Q, profile.qhat)
+    if profile.scenario != "random":
+        raise ValueError(f"profile must be of random data, got scenario {profile.scenario!r}")
+    R = replicon_matrix(profile.alpha, profile.q, profile.Q, profile.qhat, profile.closure)
     values, vectors = np.linalg.eigh(R)
     n = R.shape[0]
     position = np.arange(1, n + 1) / 2.0  # δQ_1 at ½, δq_1 at 1, δQ_2 at 1½, …
@@ -169,10 +213,10 @@ def replicon_spectrum(profile):
     }
 
 
-def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
+def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8, closure="symmetric"):
     """The α at which the n-th lowest replicon eigenvalue of the RS solution crosses zero.
 
-    Symmetric closure, random data. The RS solution is followed by continuation on a
+    Random data, either closure. The RS solution is followed by continuation on a
     logarithmic grid from α = 1 to ``alpha_max``; each crossing found on the grid is
     refined by Brent's method. The eigenvalues come in near-degenerate pairs (one mode on
     each side of a symmetric network), so modes 2n − 1 and 2n belong to the n-th layer
@@ -190,6 +234,8 @@ def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
         Points of the logarithmic grid.
     xtol : float, in (0, 1e-2]
         Relative accuracy of each onset.
+    closure : {"symmetric", "exact-node"}
+        The closure of the RS solution and its replicon matrix.
 
     Returns
     -------
@@ -203,24 +249,25 @@ def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
     alpha_max = check_real("alpha_max", alpha_max, 1.0, 1e8, low_open=True)
     n_scan = check_int("n_scan", n_scan, 4, 10_000)
     xtol = check_real("xtol", xtol, 0.0, 1e-2, low_open=True)
+    closure = check_choice("closure", closure, CLOSURES)
     cache = {}
 
     def profile(alpha):
         if alpha not in cache:
             below = [a for a in cache if a < alpha]
             start = cache[max(below)] if below else None
-            result = solve_rs(alpha, L, initial=start, warn=False)
+            result = solve_rs(alpha, L, initial=start, closure=closure, warn=False)
             if not result.converged:
-                result = solve_rs(alpha, L, warn=False)
+                result = solve_rs(alpha, L, closure=closure, warn=False)
             cache[alpha] = result.value
         return cache[alpha]
 
     def eigenvalue(alpha, n):
         p = profile(alpha)
-        return np.linalg.eigvalsh(replicon_matrix(alpha, p.q, p.Q, p.qhat))[n]
+        return np.linalg.eigvalsh(replicon_matrix(alpha, p.q, p.Q, p.qhat, closure))[n]
 
     grid = np.geomspace(1.0, alpha_max, n_scan)
-    values = replicon_diagram(grid, L)["eigenvalues"][:, :n_modes]
+    values = replicon_diagram(grid, L, closure=closure)["eigenvalues"][:, :n_modes]
     onsets = np.full(n_modes, np.nan)
     for n in range(n_modes):
         crossing = np.flatnonzero((values[:-1, n] > 0) & (values[1:, n] <= 0))
@@ -231,7 +278,7 @@ def replicon_onsets(L, n_modes=None, alpha_max=1e5, n_scan=60, xtol=1e-8):
     return onsets
 
 
-def replicon_diagram(alphas, L, progress=False):
+def replicon_diagram(alphas, L, progress=False, closure="symmetric"):
     """The replicon spectrum of the RS solution over a grid of α (continuation).
 
     Parameters
@@ -242,6 +289,8 @@ def replicon_diagram(alphas, L, progress=False):
         Bond layers.
     progress : bool
         Show a progress bar.
+    closure : {"symmetric", "exact-node"}
+        The closure of the RS solution and its replicon matrix.
 
     Returns
     -------
@@ -253,13 +302,14 @@ def replicon_diagram(alphas, L, progress=False):
     alphas = np.sort(check_array("alphas", alphas, 0.0, low_open=True, ndim=1, allow_empty=False))
     L = check_int("L", L, 1, 40)
     progress = check_bool("progress", progress)
-    rs = phase_diagram(alphas, L, progress=progress)
+    closure = check_choice("closure", closure, CLOSURES)
+    rs = phase_diagram(alphas, L, progress=progress, closure=closure)
     n = 2 * L - 1
     values, depth = np.full((alphas.size, n), np.nan), np.full((alphas.size, n), np.nan)
     position = np.arange(1, n + 1) / 2.0
     for i, alpha in enumerate(alphas):
         if rs["converged"][i]:
-            R = replicon_matrix(alpha, rs["q"][i], rs["Q"][i], rs["qhat"][i])
+            R = replicon_matrix(alpha, rs["q"][i], rs["Q"][i], rs["qhat"][i], closure)
             values[i], vectors = np.linalg.eigh(R)
             depth[i] = np.minimum(position, L - position) @ vectors**2
     return {"alpha": alphas, "eigenvalues": values, "depth": depth, "q": rs["q"]}

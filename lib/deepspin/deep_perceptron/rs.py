@@ -68,6 +68,7 @@ from deepspin.results import SolverResult, warn_if_not_converged
 __all__ = [
     "CLOSURES",
     "RSProfile",
+    "follow_branch",
     "free_entropy",
     "free_entropy_gradient",
     "freezing_by_depth",
@@ -626,6 +627,44 @@ def phase_diagram(alphas, L, scenario="random", progress=False, **solver):
             out["entropy"][i] = p.entropy
             previous = p
     return out
+
+
+def follow_branch(initial, alphas, progress=False):
+    """Follow one RS branch through a sequence of α by continuation, until it ends.
+
+    Where two RS solutions coexist (the exact-node closure's fully frozen and partially
+    liquid branches, chapter ``yoshino_rs``), a cold solve lands on one of them; this
+    follows the branch of ``initial`` instead, each solve warm-started from the last one.
+    The branch has ended at the first α where the solver does not converge or the set of
+    frozen layers changes (the iteration fell onto another branch).
+
+    Parameters
+    ----------
+    initial : RSProfile
+        A solution on the branch (its L, scenario and closure are kept).
+    alphas : array (n,), entries > 0, n ≥ 1
+        The α to visit, in the order given (steps small enough for continuation).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of RSProfile
+        One per α reached, in order; shorter than ``alphas`` when the branch ends.
+    """
+    if not isinstance(initial, RSProfile):
+        raise ValueError(f"initial must be an RSProfile, got {type(initial).__name__}")
+    alphas = check_array("alphas", alphas, 0.0, low_open=True, ndim=1, allow_empty=False)
+    progress = check_bool("progress", progress)
+    branch, previous = [], initial
+    for alpha in tqdm(alphas, disable=not progress, desc=f"branch, L = {initial.L}"):
+        result = solve_rs(alpha, initial.L, initial.scenario, closure=initial.closure,
+                          initial=previous, warn=False)  # fmt: skip
+        if not result.converged or not np.array_equal(result.value.frozen, initial.frozen):
+            break
+        previous = result.value
+        branch.append(previous)
+    return branch
 
 
 def _onset_rate(L, scenario, closure):
