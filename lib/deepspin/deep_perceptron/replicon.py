@@ -86,9 +86,10 @@ def replicon_matrix(alpha, q, Q, qhat, closure="symmetric"):
     Q : array (L,), entries in [0, 1)
     qhat : array (L+1,), entries ≥ 0
     closure : {"symmetric", "exact-node"}
-        The symmetric closure (eq. replicon-matrix), or the exact-node one (eq.
-        node-replicon-matrix), where the node of hidden layer l couples δq̂_l to
-        ``δC_l = q_{l−1} δQ_l + Q_l δq_{l−1}`` through :func:`node_replicon`.
+        The symmetric closure (eq. replicon-matrix), or the exact-node one (chapter
+        ``yoshino_rsb``, eq. node-replicon and below), where the node of hidden layer l
+        couples δq̂_l to ``δC_l = q_{l−1} δQ_l + Q_l δq_{l−1}`` through
+        :func:`node_replicon`.
 
     Returns
     -------
