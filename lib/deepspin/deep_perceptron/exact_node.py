@@ -147,15 +147,19 @@ def _inner(a, w):
     return out
 
 
-def _evaluate(qhat, C):
+def _node_arguments(qhat, C):
+    """Validated √q̂ and C, flattened after broadcasting, and their common shape."""
     qhat = check_array("qhat", qhat, 0.0)
     C = check_array("C", C, 0.0, 1.0, high_open=True)
     try:
         qhat, C = np.broadcast_arrays(qhat, C)
     except ValueError:
         raise ValueError(f"qhat and C must broadcast, got shapes {qhat.shape}, {C.shape}") from None
-    shape = qhat.shape
-    a, C = np.sqrt(qhat).ravel(), C.ravel()
+    return np.sqrt(qhat).ravel(), C.ravel(), qhat.shape
+
+
+def _evaluate(qhat, C):
+    a, C, shape = _node_arguments(qhat, C)
     x = np.sqrt(C / (1.0 - C))
     w, weight = _outer(x)
     inner_q, inner_sech2, inner_p, inner_psi = _inner(a, w)
@@ -289,14 +293,7 @@ def node_replicon(qhat, C):
     ndarray (..., 3)
         ``M_uu``, ``M_uv``, ``M_vv`` entrywise.
     """
-    qhat = check_array("qhat", qhat, 0.0)
-    C = check_array("C", C, 0.0, 1.0, high_open=True)
-    try:
-        qhat, C = np.broadcast_arrays(qhat, C)
-    except ValueError:
-        raise ValueError(f"qhat and C must broadcast, got shapes {qhat.shape}, {C.shape}") from None
-    shape = qhat.shape
-    a, C = np.sqrt(qhat).ravel(), C.ravel()
+    a, C, shape = _node_arguments(qhat, C)
     s = np.sqrt(1.0 - C)
     # every integrand is even under (z, y) → (−z, −y): the half line z ≥ 0, twice; the
     # rule in z (split at 0) resolves the bend at w = 0 however large √(C/(1−C)) is
