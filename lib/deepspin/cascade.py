@@ -142,7 +142,20 @@ def _tilted(m, values, weights):
     return (torch.log(total) + shift[..., 0]) / m[..., 0], tilted / total[..., None]
 
 
-def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0):
+class Outer(NamedTuple):
+    """The outermost average of a cascade taken at a shifted mean and with a weight.
+
+    ``result = ∫Dz w(z) g_1(shift + σ_0 z)``: a field of mean ``shift`` (B,) (a teacher's
+    conjugate field on the students' spins) and a weight ``weight(z)`` (B, n) → (B, n)
+    (a teacher's constraint, ``2H(−c z)``, that averages to 1). With an ``Outer``, the
+    gradient in σ_0² is autograd's through √σ_0², so σ_0² must be positive.
+    """
+
+    shift: torch.Tensor
+    weight: Callable
+
+
+def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0, outer=None):
     """The k-step Parisi cascade (eq. cascade) for a batch of B problems, in torch.
 
     Arguments are not checked: solvers call this with their own validated tensors.
@@ -173,6 +186,9 @@ def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0):
     zmax : float
         Gaussian integrals are truncated at ``zmax`` standard deviations beyond the
         reweighted mass (2H(zmax) = 1.2e-15 at 8).
+    outer : Outer, optional
+        A shifted, weighted outermost average (the teacher scenario); default the plain
+        ``∫Dz g_1(σ_0 z)``.
 
     Returns
     -------
@@ -185,6 +201,8 @@ def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0):
     m_fixed = torch.cat((torch.zeros_like(sigma[:, :1]), breakpoints.detach()), dim=1)
     window = zmax + m_fixed * sigma * top.slope  # (B, k+1): |z| ≤ window at each level
     reach = torch.cumsum(window * sigma, dim=1)  # reach[:, j]: the largest |h| below level j+1
+    if outer is not None:
+        reach = reach + torch.abs(outer.shift.detach())[:, None]
     inner = torch.flip(torch.cumsum(torch.flip(fixed, [1]), dim=1), [1])  # Σ_{i≥j} v_i
     width = top.width.detach()
     previous = None  # (grid, splines of g, g', g'') of level j+1
@@ -210,9 +228,13 @@ def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0):
             g1, g2 = mean_f1, curvature - m[..., 0] * mean_f1**2
         g = g + (variances[:, j, None] - fixed[:, j, None]) * 0.5 * curvature
         previous = (grid, [(y, grid.spline(y)) for y in (g, g1, g2)])
-    centre = torch.zeros_like(sigma[:, :1])
+    centre = torch.zeros_like(sigma[:, :1]) if outer is None else outer.shift.detach()[:, None]
     bend = torch.sqrt(width**2 + inner[:, 1]) if k > 0 else width
     z, w = _split_rule(centre, torch.clamp(sigma[:, 0], min=1e-300), n_side, window[:, 0], bend)
+    if outer is not None:
+        z = z[:, 0, :]
+        f0 = below(outer.shift[:, None] + torch.sqrt(variances[:, :1]) * z)[0]
+        return torch.sum(w[:, 0, :] * outer.weight(z) * f0, dim=-1)
     f0, _, f2 = below(sigma[:, 0, None] * z[:, 0, :])
     w = w[:, 0, :]
     curvature = torch.sum(w * f2, dim=-1).detach()

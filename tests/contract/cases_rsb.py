@@ -6,7 +6,7 @@ from cases_deep_perceptron import Entries, OptionalArray
 from contract_spec import Array, Bool, Case, Choice, Int, IntArray, Real, Values
 
 from deepspin import hierarchy, sk
-from deepspin.deep_perceptron import replicon, rs, rsb
+from deepspin.deep_perceptron import replicon, rs, rsb, rsb_teacher
 
 POSITIVE = Real(0.0, low_open=True)
 UNIT_OPEN = Array(0.0, 1.0, low_open=True, high_open=True, fixed_shape=True)
@@ -22,6 +22,19 @@ RS_PROFILE = {
     "Q": np.array([0.5, 0.6, 0.5]),
     "qhat": np.array([0.0, 0.3, 0.2, 0.0]),
 }
+
+
+def _teacher_point():
+    p = rs.solve_rs(3.0, 2, "teacher").value
+    q, Q, qhat = p.q[1], p.Q, p.qhat[1]
+    return {
+        "alpha": 3.0,
+        "spins": np.array([[q, qhat, q, q, qhat, qhat]]),
+        "bonds": np.stack([Q, Q, Q], 1),
+        "m": 0.5,
+        "n_grid": 33,
+        "n_side": 8,
+    }
 
 
 def _rsb_levels():
@@ -231,8 +244,49 @@ CASES += [
             "progress": Bool(),
         },
     ),
+    # ---------------------------------------------------------------- teacher at one step
+    Case(
+        rsb_teacher.solve_teacher_rsb,
+        {
+            "alpha": 3.0,
+            "L": 2,
+            "m": 0.5,
+            "spread": 0.1,
+            "teacher": True,
+            "tol": 1e-4,
+            "max_iter": 2,
+            "n_grid": 33,
+            "n_side": 8,
+            "warn": False,
+        },
+        {
+            "alpha": POSITIVE,
+            "L": Int(1, 12),
+            "m": Real(0.0, 1.0, low_open=True, high_open=True),
+            "spread": Real(0.0, 0.5, low_open=True),
+            "teacher": Bool(),
+            "tol": POSITIVE,
+            "max_iter": Int(1),
+            "n_grid": N_GRID,
+            "n_side": Int(2, 512),
+            "warn": Bool(),
+        },
+    ),
+    Case(
+        rsb_teacher.teacher_rsb_free_entropy,
+        _teacher_point,
+        {
+            "alpha": POSITIVE,
+            "spins": Values((None, "spins", np.zeros((1, 4)), np.full((1, 6), 0.5)[:, ::-1] * 2)),
+            "bonds": Values((None, "bonds", np.zeros((2, 2)), np.array([[0.9, 0.2, 0.3]] * 2))),
+            "m": Real(0.0, 1.0, low_open=True, high_open=True),
+            "n_grid": N_GRID,
+            "n_side": Int(2, 512),
+        },
+    ),
 ]
 
 RECORDS = {
+    "deepspin.deep_perceptron.rsb_teacher.TeacherRSBProfile": "what solve_teacher_rsb returns",
     "deepspin.deep_perceptron.rsb.RSBProfile": "the solution solve_rsb returns (result.value)",
 }

@@ -65,6 +65,11 @@ from deepspin.deep_perceptron.rsb import (
     rsb_steps,
     solve_rsb,
 )
+from deepspin.deep_perceptron.rsb_teacher import (
+    TeacherRSBProfile,
+    solve_teacher_rsb,
+    teacher_rsb_free_entropy,
+)
 
 __all__ = [
     "CLOSURES",
@@ -72,6 +77,7 @@ __all__ = [
     "BulkState",
     "RSBProfile",
     "RSProfile",
+    "TeacherRSBProfile",
     "bond_from_field",
     "bond_term",
     "bulk_branches",
@@ -117,7 +123,9 @@ __all__ = [
     "simulate_forward_overlaps",
     "solve_rs",
     "solve_rsb",
+    "solve_teacher_rsb",
     "spin_overlap",
     "spin_replicon",
     "spin_term",
+    "teacher_rsb_free_entropy",
 ]

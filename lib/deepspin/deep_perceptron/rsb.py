@@ -89,7 +89,8 @@ class RSBProfile:
     frozen: np.ndarray
 
 
-def _check_grid(n_grid, n_side):
+def check_cascade_grid(n_grid, n_side):
+    """Validated (n_grid, n_side) of a cascade: n_grid odd in [9, 4097], n_side in [2, 512]."""
     n_grid = check_int("n_grid", n_grid, 9, 4097)
     if n_grid % 2 == 0:
         raise ValueError(f"n_grid must be odd (h = 0 on the grid), got {n_grid}")
@@ -122,7 +123,7 @@ def rsb_free_entropy(alpha, q, Q, qhat, m, n_grid=129, n_side=24):
     """
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     q, Q, qhat, m = _check_levels(q, Q, qhat, m)
-    grid = _check_grid(n_grid, n_side)
+    grid = check_cascade_grid(n_grid, n_side)
     terms = layer_terms(alpha, q, Q, qhat, m, grid)
     return float(sum(np.sum(v) for v in terms.values()))
 
@@ -256,7 +257,7 @@ def solve_rsb(alpha, L, k=1, breakpoints=None, initial=None, spread=0.05, tol=1e
     tol = check_real("tol", tol, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
     max_step = check_real("max_step", max_step, 0.0, low_open=True)
-    grid = _check_grid(n_grid, n_side)
+    grid = check_cascade_grid(n_grid, n_side)
     warn = check_bool("warn", warn)
     options = dict(spread=spread, tol=tol, max_iter=max_iter, max_step=max_step, grid=grid)
     result = _solve(alpha, L, k, breakpoints, initial, options)
