@@ -232,18 +232,14 @@ def node_functions(qhat, C):
     return _evaluate(qhat, C)
 
 
-def _field_curvatures(w):
-    """``c''(w)``, ``h'(w)``, ``h''(w)`` of the node's two functions of w, with
-    ``c = ½[ln H(w) + ln H(−w)]`` and ``h = ½[ln H(−w) − ln H(w)]`` (r = G/H,
-    ``r' = r (r − x)``)."""
-    r_minus, r_plus = G_over_H(-w), G_over_H(w)
+def _field_curvatures(w, A, B):
+    """``c''(w)`` and ``h''(w)`` of the node's two functions of w,
+    ``c = ½[ln H(w) + ln H(−w)]`` and ``h = ½[ln H(−w) − ln H(w)]``, from the ratios
+    ``G/H(∓w) = B ± A`` of :func:`_node_field` (r = G/H, ``r' = r (r − x)``)."""
+    r_minus, r_plus = A + B, B - A
     curve_minus = -r_minus * (r_minus + w)  # (ln H(−w))''
     curve_plus = r_plus * (w - r_plus)  # (ln H(w))''
-    return (
-        0.5 * (curve_plus + curve_minus),
-        0.5 * (r_minus + r_plus),
-        0.5 * (curve_minus - curve_plus),
-    )
+    return 0.5 * (curve_plus + curve_minus), 0.5 * (curve_minus - curve_plus)
 
 
 def _sech_moments(a, h):
@@ -302,8 +298,8 @@ def node_replicon(qhat, C):
     out = np.empty((a.size, 3))
     for i in range(a.size):
         w = np.sqrt(C[i]) / s[i] * z
-        c2, h1, h2 = _field_curvatures(w)
-        field = 0.5 * (log_H(-w) - log_H(w))
+        field, A, h1 = _node_field(w)  # h and h' = B
+        c2, h2 = _field_curvatures(w, A, h1)
         sech2, sech4, tanh_sech2, tanh = _sech_moments(a[i], field)
         # [c'' + S h'² + t h'']² averaged over y, with t² = 1 − S
         vv = (c2**2 + h1**4 * sech4 + h2**2 * (1.0 - sech2) + 2.0 * c2 * h1**2 * sech2

@@ -159,10 +159,11 @@ def _node_form(alpha, q, Q, qhat):
             quadratic[2 * l, 2 * l - 1] += slope[l]
             quadratic[2 * l - 1, 2 * l] += slope[l]
         if l < L - 1:
-            uu, uv, vv = node[l]
+            _, uv, vv = node[l]
             d = -uv * c
             d[2 * l + 1] += 1.0
-            quadratic += np.outer(d, d) / (2.0 * max(uu, 1e-300)) - 0.5 * vv * np.outer(c, c)
+            # diag[2l+1] = 1/(2 M_uu) of this node
+            quadratic += diag[2 * l + 1] * np.outer(d, d) - 0.5 * vv * np.outer(c, c)
         else:
             quadratic -= 0.5 * constraint_replicon(C[-1]) * np.outer(c, c)
     return diag, quadratic
