@@ -89,7 +89,7 @@ class _Grid:
         return out
 
 
-def _split_rule(centre, sigma, n_side, reach, bend_width):
+def split_rule(centre, sigma, n_side, reach, bend_width):
     """Gauss–Legendre nodes z and normalised weights w of ∫Dz, graded at ``−centre/σ``.
 
     ``centre`` (B, n) are the output points h; the integrand bends where h + σz = 0, on
@@ -155,6 +155,67 @@ class Outer(NamedTuple):
     weight: Callable
 
 
+class _Level:
+    """One level of the cascade, ``g(h) = m⁻¹ ln ∫Dz exp(m f(h + σz))``, held on its own
+    grid reaching ±``half_width`` as splines of g, g' and g'' (g' and g'' as averages of
+    the level below). ``below(points)`` gives f, f', f'' at points (B, …); ``bend`` is the
+    scale on which f bends, ``smooth`` the one on which g does, ``window`` (B,) the
+    Gaussian integral's reach in z. The gradient in the level's own variance is the heat
+    equation's (see :func:`cascade_torch`)."""
+
+    def __init__(self, below, half_width, variance, m, window, bend, smooth, n_grid, n_side):
+        fixed = torch.clamp(variance.detach(), min=0.0)
+        sigma = torch.sqrt(fixed)
+        self.grid = _Grid(half_width, 0.25 * smooth, n_grid)
+        z, w = split_rule(self.grid.h, torch.clamp(sigma, min=1e-300), n_side, window, bend)
+        m = m[:, None, None]
+        f0, f1, f2 = below(self.grid.h[..., None] + sigma[:, None, None] * z)
+        g, p = _tilted(m, f0, w)
+        with torch.no_grad():
+            mean_f1 = torch.sum(p * f1, dim=-1)
+            curvature = torch.sum(p * (f2 + m * f1**2), dim=-1)
+            g1, g2 = mean_f1, curvature - m[..., 0] * mean_f1**2
+        g = g + (variance - fixed)[:, None] * 0.5 * curvature
+        self.splines = [(y, self.grid.spline(y)) for y in (g, g1, g2)]
+
+
+def tilted_level(top, variance, breakpoint, half_width, n_grid=129, n_side=24, zmax=8.0):
+    """The innermost level of a cascade as a function: ``g(h) = m⁻¹ ln ∫Dz exp(m f(h + σz))``
+    (eq. cascade, j = k), for a batch of B problems, to be evaluated at any points.
+
+    For a term whose innermost level is a one-field cascade but whose outer averages are
+    not (the exact-node closure's two-field node at one step). Gradients as in
+    :func:`cascade_torch`: autograd in m, in the top function's parameters and in the
+    points; the heat equation in σ² = ``variance``. Arguments are not checked.
+
+    Parameters
+    ----------
+    top : Top
+    variance : tensor (B,), entries ≥ 0
+    breakpoint : tensor (B,), in (0, 1)
+    half_width : tensor (B,), > 0
+        The grid reaches ±half_width: the largest |h| the caller will ask for (beyond it
+        the spline is extrapolated).
+    n_grid, n_side, zmax : as in :func:`cascade_torch`.
+
+    Returns
+    -------
+    callable
+        ``g(points)``: points (B, …) → g at the points, same shape.
+    """
+    sigma = torch.sqrt(torch.clamp(variance.detach(), min=0.0))
+    width = top.width.detach()
+    window = zmax + breakpoint.detach() * sigma * top.slope
+    level = _Level(lambda h: (top.value(h), top.first(h), top.second(h)), half_width.detach(),
+                   variance, breakpoint, window, width, torch.sqrt(width**2 + sigma**2),
+                   n_grid, n_side)  # fmt: skip
+
+    def evaluate(points):
+        return level.grid.evaluate(level.splines[:1], points)[0]
+
+    return evaluate
+
+
 def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0, outer=None):
     """The k-step Parisi cascade (eq. cascade) for a batch of B problems, in torch.
 
@@ -216,21 +277,13 @@ def cascade_torch(top, variances, breakpoints, n_grid=129, n_side=24, zmax=8.0, 
     for j in range(k, 0, -1):
         bend = torch.sqrt(width**2 + inner[:, j + 1]) if j < k else width
         smooth = torch.sqrt(width**2 + inner[:, j])  # g_j bends on this scale
-        grid = _Grid(torch.clamp(reach[:, j - 1], min=1e-3), 0.25 * smooth, n_grid)
-        z, w = _split_rule(grid.h, torch.clamp(sigma[:, j], min=1e-300), n_side, window[:, j],
-                           bend)  # fmt: skip
-        m = breakpoints[:, j - 1, None, None]
-        f0, f1, f2 = below(grid.h[..., None] + sigma[:, j, None, None] * z)
-        g, p = _tilted(m, f0, w)
-        with torch.no_grad():
-            mean_f1 = torch.sum(p * f1, dim=-1)
-            curvature = torch.sum(p * (f2 + m * f1**2), dim=-1)
-            g1, g2 = mean_f1, curvature - m[..., 0] * mean_f1**2
-        g = g + (variances[:, j, None] - fixed[:, j, None]) * 0.5 * curvature
-        previous = (grid, [(y, grid.spline(y)) for y in (g, g1, g2)])
+        half_width = torch.clamp(reach[:, j - 1], min=1e-3)
+        level = _Level(below, half_width, variances[:, j], breakpoints[:, j - 1], window[:, j],
+                       bend, smooth, n_grid, n_side)  # fmt: skip
+        previous = (level.grid, level.splines)
     centre = torch.zeros_like(sigma[:, :1]) if outer is None else outer.shift.detach()[:, None]
     bend = torch.sqrt(width**2 + inner[:, 1]) if k > 0 else width
-    z, w = _split_rule(centre, torch.clamp(sigma[:, 0], min=1e-300), n_side, window[:, 0], bend)
+    z, w = split_rule(centre, torch.clamp(sigma[:, 0], min=1e-300), n_side, window[:, 0], bend)
     if outer is not None:
         z = z[:, 0, :]
         f0 = below(outer.shift[:, None] + torch.sqrt(variances[:, :1]) * z)[0]

@@ -6,7 +6,7 @@ from cases_deep_perceptron import Entries, OptionalArray
 from contract_spec import Array, Bool, Case, Choice, Int, IntArray, Real, Values
 
 from deepspin import hierarchy, sk
-from deepspin.deep_perceptron import replicon, rs, rsb, rsb_teacher
+from deepspin.deep_perceptron import replicon, rs, rsb, rsb_node, rsb_teacher
 
 POSITIVE = Real(0.0, low_open=True)
 UNIT_OPEN = Array(0.0, 1.0, low_open=True, high_open=True, fixed_shape=True)
@@ -47,6 +47,33 @@ def _rsb_levels():
         "m": np.array([0.4]),
         "n_grid": 33,
         "n_side": 8,
+    }
+
+
+def _node_point():
+    p = rs.solve_rs(3.0, 2, closure="exact-node").value
+    q, qhat = p.q[1], p.qhat[1]
+    return {
+        "alpha": 3.0,
+        "spins": np.array([[q, q, qhat, qhat]]),
+        "bonds": np.stack([p.Q, p.Q], 1),
+        "m": 0.5,
+        "n_grid": 33,
+        "n_side": 6,
+    }
+
+
+def _node_start():
+    return {
+        "initial": rs.solve_rs(3.0, 2, closure="exact-node").value,
+        "m": 0.5,
+        "spread": 0.1,
+        "tol": 1e-4,
+        "max_iter": 1,
+        "max_step": 0.1,
+        "n_grid": 33,
+        "n_side": 6,
+        "warn": False,
     }
 
 
@@ -284,9 +311,82 @@ CASES += [
             "n_side": Int(2, 512),
         },
     ),
+    # ---------------------------------------------------------------- exact node at one step
+    Case(
+        rsb_node.node_one_step,
+        {
+            "qhat": np.array([0.3, 0.6]),
+            "C": np.array([0.2, 0.4]),
+            "m": 0.5,
+            "n_grid": 33,
+            "n_side": 6,
+        },
+        {
+            "qhat": Values(
+                (
+                    None,
+                    "qhat",
+                    np.array([0.6, 0.3]),
+                    np.array([0.0, 0.3]),
+                    np.array([0.3]),
+                    np.array([np.nan, 0.3]),
+                )
+            ),
+            "C": Values(
+                (None, "C", np.array([0.4, 0.2]), np.array([0.2, 1.0]), np.array([0.2, 0.3, 0.4]))
+            ),
+            "m": Real(0.0, 1.0, low_open=True, high_open=True),
+            "n_grid": N_GRID,
+            "n_side": Int(2, 512),
+        },
+    ),
+    Case(
+        rsb_node.node_rsb_free_entropy,
+        _node_point,
+        {
+            "alpha": POSITIVE,
+            "spins": Values(
+                (
+                    None,
+                    "spins",
+                    np.zeros((2, 4)),
+                    np.array([[0.5, 0.4, 0.1, 0.2]]),
+                    np.array([[0.5, 1.0, 0.1, 0.2]]),
+                )
+            ),
+            "bonds": Values(
+                (
+                    None,
+                    "bonds",
+                    np.zeros((2, 3)),
+                    np.array([[0.5, 0.4]] * 2),
+                    np.array([[0.5, 1.0]] * 2),
+                )
+            ),
+            "m": Real(0.0, 1.0, low_open=True, high_open=True),
+            "n_grid": N_GRID,
+            "n_side": Int(2, 512),
+        },
+    ),
+    Case(
+        rsb_node.solve_node_rsb,
+        _node_start,
+        {
+            "initial": Values((None, "rs", 3.0)),
+            "m": Real(0.0, 1.0, low_open=True, high_open=True, allow_none=True),
+            "spread": Real(0.0, 0.5, low_open=True),
+            "tol": POSITIVE,
+            "max_iter": Int(1),
+            "max_step": POSITIVE,
+            "n_grid": N_GRID,
+            "n_side": Int(2, 512),
+            "warn": Bool(),
+        },
+    ),
 ]
 
 RECORDS = {
+    "deepspin.deep_perceptron.rsb_node.NodeRSBProfile": "what solve_node_rsb returns",
     "deepspin.deep_perceptron.rsb_teacher.TeacherRSBProfile": "what solve_teacher_rsb returns",
     "deepspin.deep_perceptron.rsb.RSBProfile": "the solution solve_rsb returns (result.value)",
 }

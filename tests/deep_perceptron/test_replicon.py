@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from brute_force import gap_top_brute, node_top, one_step
 from numpy.testing import assert_allclose
-from scipy.special import log_ndtr
 
 from deepspin.deep_perceptron import (
     constraint_replicon,
@@ -100,40 +100,6 @@ def test_split_start_is_ordered():
 
 
 # ---- the exact-node closure, against the one-step functional integrated by brute force
-_X, _W = np.polynomial.hermite_e.hermegauss(28)
-_W = _W / np.sqrt(2 * np.pi)
-
-
-def _one_step(top, levels, m):
-    """``E_0 (1/m) ln E_1 e^{m f}`` over independent Gaussian fields with 1RSB variances.
-
-    ``levels`` is a list of (lower, upper) variance levels, one per field; ``top(fields,
-    upper_levels)`` is the top function f. Tensor Gauss–Hermite rule, outer then inner.
-    """
-    d = len(levels)
-    grids = np.meshgrid(*([_X] * (2 * d)), indexing="ij")
-    weights = np.ones(())
-    for _ in range(2 * d):
-        weights = np.multiply.outer(weights, _W)
-    fields = [np.sqrt(lo) * grids[i] + np.sqrt(hi - lo) * grids[d + i]
-              for i, (lo, hi) in enumerate(levels)]  # fmt: skip
-    inner_axes = tuple(range(d, 2 * d))
-    inner_w = weights.sum(axis=tuple(range(d)))
-    outer_w = weights.sum(axis=inner_axes)
-    inner = np.sum(inner_w * np.exp(m * top(fields, [hi for _, hi in levels])), axis=inner_axes)
-    return np.sum(outer_w * np.log(inner)) / m
-
-
-def _node_top(fields, upper):
-    u, v = fields
-    s = np.sqrt(1.0 - upper[1])
-    return np.logaddexp(u + log_ndtr(v / s), -u + log_ndtr(-v / s))
-
-
-def _gap_top(fields, upper):
-    return log_ndtr(fields[0] / np.sqrt(1.0 - upper[0]))
-
-
 def test_node_replicon_is_the_curvature_of_the_one_step_node_term():
     """−¼ m(1−m) εᵀMε is the second-order change of the node's one-step term (with its
     −½ q̂_1 diagonal part) along a replicon direction (δX_0, δX_1) = (−(1−m), m) ε."""
@@ -144,7 +110,7 @@ def test_node_replicon_is_the_curvature_of_the_one_step_node_term():
     def term(eps):
         (a, b) = eps
         levels = [(qhat - (1 - m) * a, qhat + m * a), (C - (1 - m) * b, C + m * b)]
-        return _one_step(_node_top, levels, m) - 0.5 * levels[0][1]
+        return one_step(node_top, levels, m) - 0.5 * levels[0][1]
 
     for e in (np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0])):
         f0, f1, f2 = term(0 * e), term(t * e), term(2 * t * e)
@@ -164,8 +130,8 @@ def test_exact_node_form_is_the_one_step_functionals_hessian():
         lv = [(v - (1 - m) * e, v + m * e) for v, e in zip((Q1, q1, qh1, Q2), x, strict=True)]
         bonds = sum(spherical_entropy(np.array(b), np.array([m]))[0] for b in (lv[0], lv[3]))
         linear = 0.5 * (m * lv[2][0] * lv[1][0] + (1 - m) * lv[2][1] * lv[1][1]) - 0.5 * lv[2][1]
-        node = _one_step(_node_top, [lv[2], lv[0]], m)
-        gap = _one_step(_gap_top, [(lv[3][0] * lv[1][0], lv[3][1] * lv[1][1])], m)
+        node = one_step(node_top, [lv[2], lv[0]], m)
+        gap = one_step(gap_top_brute, [(lv[3][0] * lv[1][0], lv[3][1] * lv[1][1])], m)
         return bonds / (2 * alpha) + linear + node + gap
 
     f0 = entropy(np.zeros(4))

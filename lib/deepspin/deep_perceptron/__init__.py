@@ -65,6 +65,12 @@ from deepspin.deep_perceptron.rsb import (
     rsb_steps,
     solve_rsb,
 )
+from deepspin.deep_perceptron.rsb_node import (
+    NodeRSBProfile,
+    node_one_step,
+    node_rsb_free_entropy,
+    solve_node_rsb,
+)
 from deepspin.deep_perceptron.rsb_teacher import (
     TeacherRSBProfile,
     solve_teacher_rsb,
@@ -75,6 +81,7 @@ __all__ = [
     "CLOSURES",
     "SCENARIOS",
     "BulkState",
+    "NodeRSBProfile",
     "RSBProfile",
     "RSProfile",
     "TeacherRSBProfile",
@@ -104,8 +111,10 @@ __all__ = [
     "node_force",
     "node_free_entropy",
     "node_growth_rates",
+    "node_one_step",
     "node_overlap",
     "node_replicon",
+    "node_rsb_free_entropy",
     "node_saddle_map",
     "node_term",
     "onsets",
@@ -121,6 +130,7 @@ __all__ = [
     "rsb_steps",
     "saddle_map",
     "simulate_forward_overlaps",
+    "solve_node_rsb",
     "solve_rs",
     "solve_rsb",
     "solve_teacher_rsb",
