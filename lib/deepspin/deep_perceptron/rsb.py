@@ -30,7 +30,7 @@ from deepspin.checks import check_array, check_bool, check_int, check_int_array,
 from deepspin.deep_perceptron.replicon import spin_replicon
 from deepspin.deep_perceptron.rs import RSProfile, solve_rs
 from deepspin.deep_perceptron.rsb_functional import Layout, evaluate, layer_terms
-from deepspin.deep_perceptron.rsb_reduced import Reduced
+from deepspin.deep_perceptron.rsb_reduced import JAMMED, T_MAX, Reduced
 from deepspin.hierarchy import check_steps
 from deepspin.optimize import projected_newton
 from deepspin.results import SolverResult, warn_if_not_converged
@@ -47,9 +47,7 @@ __all__ = [
 ]
 
 _COLLAPSE = 1e-7  # level gaps (all layers together) below this: the step has closed
-_T_MAX = 40.0  # increments of −ln(1 − level): 1 − q ≥ e^{−40}
 _M_EDGE = 1e-7  # breakpoints stay inside (0, 1)
-_JAMMED = 1.0 - 1e-4  # a spin level above it: the states freeze their hidden spins
 _CONTINUATION = 3.0  # rsb_phase_diagram warm-starts from a solution at α/3 or closer
 
 
@@ -285,10 +283,10 @@ def _solve(alpha, L, k, breakpoints, initial, options):
         y0 = reduced.y_of(reduced.x)
         lower = np.zeros(y0.size)
         lower[reduced.n_rows :] = _M_EDGE
-        y0 = np.clip(y0, lower, _T_MAX)
+        y0 = np.clip(y0, lower, T_MAX)
         if np.isfinite(reduced.fun(y0)[0]):
             y, _, iterations, residual = projected_newton(
-                reduced.fun, reduced.hess, y0, lower, _T_MAX, options["max_iter"],
+                reduced.fun, reduced.hess, y0, lower, T_MAX, options["max_iter"],
                 options["tol"], options["max_step"],
             )  # fmt: skip
             reduced.fun(y)
@@ -307,7 +305,7 @@ def _solve(alpha, L, k, breakpoints, initial, options):
         complexity=-(m**2) * gradient[layout.indices()[3]],
         gaps=gaps,
         collapsed=bool(k > 0 and np.min(gaps, initial=np.inf) < _COLLAPSE),
-        jammed=bool(spins.size and np.max(spins) > _JAMMED),
+        jammed=bool(spins.size and np.max(spins) > JAMMED),
         rs_entropy=rs.entropy,
     )
     return SolverResult.from_residual(profile, residual, options["tol"], iterations, info)

@@ -43,7 +43,12 @@ from deepspin.checks import check_array, check_bool, check_int, check_real
 from deepspin.deep_perceptron.rs import RSProfile
 from deepspin.deep_perceptron.rsb import check_cascade_grid
 from deepspin.deep_perceptron.rsb_functional import gap_top, spin_top
-from deepspin.deep_perceptron.rsb_reduced import level_increments, ordered_levels
+from deepspin.deep_perceptron.rsb_reduced import (
+    JAMMED,
+    T_MAX,
+    level_increments,
+    ordered_levels,
+)
 from deepspin.hierarchy import spherical_entropy
 from deepspin.optimize import projected_newton
 from deepspin.results import SolverResult, warn_if_not_converged
@@ -52,8 +57,6 @@ __all__ = ["NodeRSBProfile", "node_one_step", "node_rsb_free_entropy", "solve_no
 
 _LN2 = float(np.log(2.0))
 _ZMAX = 8.0
-_JAMMED = 1.0 - 1e-4
-_T_MAX = 40.0  # increments of −ln(1 − level): 1 − q ≥ e^{−40}
 
 
 def _node_cascade(qhat, C, m, n_grid, n_side):
@@ -261,6 +264,21 @@ _FLOOR = 1e-9  # smallest increment of a level: every Gaussian field keeps a var
 _FIELD_TOL = 1e-9  # the inner maximisation over q̂ reaches this gradient
 
 
+def _field_gradient(g_spins):
+    """∂Φ in the field coordinates (q̂_0, q̂_1 − q̂_0) of rows of spins' gradients."""
+    return np.stack([g_spins[:, 2] + g_spins[:, 3], g_spins[:, 3]], 1)
+
+
+def _shift_field(spins, rows, j, step):
+    """spins with field coordinate j (0: q̂_0, moving both levels; 1: q̂_1 − q̂_0) of the
+    given rows raised by step."""
+    shifted = spins.copy()
+    shifted[rows, 3] += step
+    if j == 0:
+        shifted[rows, 2] += step
+    return shifted
+
+
 class _Reduced:
     """Φ̃ = max over q̂ of eq. (node-one-step), as a function of y: the increments
     (:func:`~deepspin.deep_perceptron.rsb_reduced.ordered_levels`) of the live q and Q
@@ -304,19 +322,14 @@ class _Reduced:
         """spins with each live node's q̂ maximising Φ; None if the Newton fails."""
         spins = spins.copy()
         for _ in range(60):
-            g = self._grad(spins, bonds, m)[1][self.live, 2:]
-            g_ad = np.stack([g[:, 0] + g[:, 1], g[:, 1]], 1)  # in (q̂_0, q̂_1 − q̂_0)
+            g_ad = _field_gradient(self._grad(spins, bonds, m)[1][self.live])
             if np.max(np.abs(g_ad)) < _FIELD_TOL:
                 return spins
             hess = np.empty((g_ad.shape[0], 2, 2))
             for j in range(2):  # every node's coordinate j at once (the blocks decouple)
                 step = 1e-7 * np.maximum(1.0, spins[self.live, 2 + j])
-                shifted = spins.copy()
-                shifted[self.live, 3] += step
-                if j == 0:
-                    shifted[self.live, 2] += step
-                gs = self._grad(shifted, bonds, m)[1][self.live, 2:]
-                g_shifted = np.stack([gs[:, 0] + gs[:, 1], gs[:, 1]], 1)
+                shifted = _shift_field(spins, self.live, j, step)
+                g_shifted = _field_gradient(self._grad(shifted, bonds, m)[1][self.live])
                 hess[:, :, j] = (g_shifted - g_ad) / step[:, None]
             hess = 0.5 * (hess + np.swapaxes(hess, 1, 2))
             # far from the maximum (a split start) a block may not be concave yet: shift it
@@ -357,9 +370,9 @@ class _Reduced:
             sp, bo, m, rows, jac_m = self._levels(y_)
             sp[self.live, 2:] = spins_[self.live, 2:]
             _, gs, gb, gm = self._grad(sp, bo, m)
-            g_fields = gs[self.live, 2:]
-            return np.concatenate([self._chain(gs, gb, gm, rows, jac_m),
-                                   (g_fields[:, 0] + g_fields[:, 1]), g_fields[:, 1]])  # fmt: skip
+            g_fields = _field_gradient(gs[self.live])
+            return np.concatenate([self._chain(gs, gb, gm, rows, jac_m), g_fields[:, 0],
+                                   g_fields[:, 1]])  # fmt: skip
 
         base = gradient(y, spins)
         n_y, n_f = y.size, int(self.live.sum())
@@ -372,12 +385,8 @@ class _Reduced:
                 H[:, i] = (gradient(y_, spins) - base) / step
             else:
                 node, j = np.flatnonzero(self.live)[(i - n_y) % n_f], (i - n_y) // n_f
-                shifted = spins.copy()
                 step = 1e-6 * max(1.0, spins[node, 2 + j])
-                shifted[node, 3] += step
-                if j == 0:
-                    shifted[node, 2] += step
-                H[:, i] = (gradient(y, shifted) - base) / step
+                H[:, i] = (gradient(y, _shift_field(spins, node, j, step)) - base) / step
         H = 0.5 * (H + H.T)
         A, B, D = H[:n_y, :n_y], H[:n_y, n_y:], H[n_y:, n_y:]
         return A - B @ np.linalg.solve(D, B.T)
@@ -446,7 +455,7 @@ def solve_node_rsb(initial, m=None, spread=0.1, tol=1e-8, max_iter=40, max_step=
     reduced = _Reduced(alpha, structure, spins, bonds, m, grid, m_start)
     y0 = np.maximum(reduced.y_of(spins, bonds, m_start), _FLOOR)
     lower = np.full(y0.size, _FLOOR)
-    y, _, iterations, residual = projected_newton(reduced.fun, reduced.hess, y0, lower, _T_MAX,
+    y, _, iterations, residual = projected_newton(reduced.fun, reduced.hess, y0, lower, T_MAX,
                                                   max_iter, tol, max_step)  # fmt: skip
     reduced.fun(y)
     spins, bonds, m_final = reduced.spins, reduced.bonds, reduced.m
@@ -456,7 +465,7 @@ def solve_node_rsb(initial, m=None, spread=0.1, tol=1e-8, max_iter=40, max_step=
         gap=float(np.sqrt(np.mean(np.diff(live_levels, axis=1) ** 2))),
         rs_entropy=initial.entropy,
         complexity=-(m_final**2) * g_m,
-        jammed=bool(np.max(live_levels) > _JAMMED),
+        jammed=bool(np.max(live_levels) > JAMMED),
     )
     profile = NodeRSBProfile(alpha, structure.L, m_final, spins, bonds, entropy)
     result = SolverResult.from_residual(profile, residual, tol, iterations, info)

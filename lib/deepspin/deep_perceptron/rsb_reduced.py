@@ -22,6 +22,8 @@ from deepspin.deep_perceptron.rsb_functional import conjugate_fields, evaluate
 
 SPIN_TOP = 1.0 - 1e-9  # a spin level above it would need q̂ beyond 1e9
 FIELD_TOL = 1e-9  # the inner maximisation over q̂ must reach this gradient
+T_MAX = 40.0  # largest increment of −ln(1 − level): 1 − q ≥ e^{−40}
+JAMMED = 1.0 - 1e-4  # a level above it: the states are shrinking to points
 
 
 def free_rows(layout, frozen):
