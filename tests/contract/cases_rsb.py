@@ -63,6 +63,15 @@ def _node_point():
     }
 
 
+def _node_fields_point():
+    point = _node_point()
+    q, qhat = point["spins"][0, 0], point["spins"][0, 2]
+    point["spins"] = np.array([[0.9 * q, 1.1 * q, 0.9 * qhat, 1.1 * qhat]])
+    point["bonds"] = point["bonds"] * np.array([0.9, 1.1])
+    point["warn"] = False
+    return point
+
+
 def _node_start():
     return {
         "initial": rs.solve_rs(3.0, 2, closure="exact-node").value,
@@ -366,6 +375,28 @@ CASES += [
             "m": Real(0.0, 1.0, low_open=True, high_open=True),
             "n_grid": N_GRID,
             "n_side": Int(2, 512),
+        },
+    ),
+    Case(
+        rsb_node.node_fields,
+        _node_fields_point,
+        {
+            "alpha": POSITIVE,
+            "spins": Values(
+                (
+                    None,
+                    "spins",
+                    np.zeros((2, 4)),
+                    np.array([[0.5, 0.4, 0.1, 0.2]]),
+                    np.array([[0.5, 1.0, 0.1, 0.2]]),
+                    np.array([[0.1, 0.2, 0.0, 0.2]]),
+                )
+            ),
+            "bonds": Values((None, "bonds", np.zeros((2, 3)), np.array([[0.5, 0.4]] * 2))),
+            "m": Real(0.0, 1.0, low_open=True, high_open=True),
+            "n_grid": N_GRID,
+            "n_side": Int(2, 512),
+            "warn": Bool(),
         },
     ),
     Case(

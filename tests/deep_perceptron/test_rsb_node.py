@@ -5,6 +5,7 @@ import pytest
 from brute_force import node_top, one_step
 
 from deepspin.deep_perceptron import (
+    node_fields,
     node_free_entropy,
     node_one_step,
     node_rsb_free_entropy,
@@ -98,6 +99,36 @@ def test_one_step_lowers_the_free_entropy_where_rs_is_unstable():
     _, g_spins, g_bonds, g_m = node_rsb_free_entropy(3.0, p.spins, p.bonds, p.m, n_grid=129,
                                                      n_side=12)  # fmt: skip
     assert np.max(np.abs(np.concatenate([g_spins.ravel(), g_bonds.ravel(), [g_m]]))) < 1e-5
+
+
+@pytest.mark.parametrize(("fraction", "held"), [(0.5, False), (0.1, True)])
+def test_node_fields_maximise_phi_in_q_hat(fraction, held):
+    """L = 2, α = 3, q_0 = fraction × q_RS: the fields returned are a maximum of Φ over
+    q̂ ≥ 0. At q_0 = 0.5 q it is interior (stationary, and Φ falls when q̂ moves); at
+    q_0 = 0.1 q, below what layer 1's input alone induces, the maximum is on q̂_0 = 0
+    (measured: ∂Φ/∂q̂_0 = −0.014 there) and the coordinate is held at its floor."""
+    rs = solve_rs(3.0, 2, closure="exact-node").value
+    q, qhat = rs.q[1], rs.qhat[1]
+    spins = np.array([[fraction * q, q + 0.1 * (1 - q), 0.9 * qhat, 1.1 * qhat]])
+    bonds = np.stack([0.9 * rs.Q, rs.Q + 0.1 * (1 - rs.Q)], 1)
+    grid = dict(n_grid=129, n_side=12)
+    result = node_fields(3.0, spins, bonds, 0.4, **grid)
+    assert result.converged
+    fields = result.value
+    assert result.info["held"][0].tolist() == [held, False]
+    _, g_spins, _, _ = node_rsb_free_entropy(3.0, fields, bonds, 0.4, **grid)
+    g_field = np.array([g_spins[0, 2] + g_spins[0, 3], g_spins[0, 3]])
+    if held:
+        assert fields[0, 2] <= 2e-9
+        assert g_field[0] < -1e-3
+        assert abs(g_field[1]) < 1e-8
+    else:
+        assert np.max(np.abs(g_field)) < 1e-8
+    for shift in ([0.0, 0.01], [0.0, -0.01], [0.01, 0.01]):
+        moved = fields.copy()
+        moved[0, 2:] += shift
+        value = node_rsb_free_entropy(3.0, moved, bonds, 0.4, **grid)[0]
+        assert value < result.info["entropy"]
 
 
 def test_liquid_layers_stay_liquid():

@@ -67,6 +67,7 @@ from deepspin.deep_perceptron.rsb import (
 )
 from deepspin.deep_perceptron.rsb_node import (
     NodeRSBProfile,
+    node_fields,
     node_one_step,
     node_rsb_free_entropy,
     solve_node_rsb,
@@ -108,6 +109,7 @@ __all__ = [
     "healing_factor",
     "largest_multiplier",
     "levels_fall_inwards",
+    "node_fields",
     "node_force",
     "node_free_entropy",
     "node_growth_rates",
