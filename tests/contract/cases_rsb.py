@@ -63,6 +63,16 @@ def _node_point():
     }
 
 
+# (L − 1, 4) spins and (L, 2) bonds that eq. (node-one-step) refuses: wrong shape,
+# decreasing levels, a level at 1
+_BAD_NODE_SPINS = (
+    np.zeros((2, 4)),
+    np.array([[0.5, 0.4, 0.1, 0.2]]),
+    np.array([[0.5, 1.0, 0.1, 0.2]]),
+)
+_BAD_NODE_BONDS = (np.zeros((2, 3)), np.array([[0.5, 0.4]] * 2), np.array([[0.5, 1.0]] * 2))
+
+
 def _node_fields_point():
     point = _node_point()
     q, qhat = point["spins"][0, 0], point["spins"][0, 2]
@@ -354,24 +364,8 @@ CASES += [
         _node_point,
         {
             "alpha": POSITIVE,
-            "spins": Values(
-                (
-                    None,
-                    "spins",
-                    np.zeros((2, 4)),
-                    np.array([[0.5, 0.4, 0.1, 0.2]]),
-                    np.array([[0.5, 1.0, 0.1, 0.2]]),
-                )
-            ),
-            "bonds": Values(
-                (
-                    None,
-                    "bonds",
-                    np.zeros((2, 3)),
-                    np.array([[0.5, 0.4]] * 2),
-                    np.array([[0.5, 1.0]] * 2),
-                )
-            ),
+            "spins": Values((None, "spins", *_BAD_NODE_SPINS)),
+            "bonds": Values((None, "bonds", *_BAD_NODE_BONDS)),
             "m": Real(0.0, 1.0, low_open=True, high_open=True),
             "n_grid": N_GRID,
             "n_side": Int(2, 512),
@@ -382,17 +376,9 @@ CASES += [
         _node_fields_point,
         {
             "alpha": POSITIVE,
-            "spins": Values(
-                (
-                    None,
-                    "spins",
-                    np.zeros((2, 4)),
-                    np.array([[0.5, 0.4, 0.1, 0.2]]),
-                    np.array([[0.5, 1.0, 0.1, 0.2]]),
-                    np.array([[0.1, 0.2, 0.0, 0.2]]),
-                )
-            ),
-            "bonds": Values((None, "bonds", np.zeros((2, 3)), np.array([[0.5, 0.4]] * 2))),
+            # node_fields also needs a start 0 < q̂_0 < q̂_1 on a frozen layer
+            "spins": Values((None, "spins", *_BAD_NODE_SPINS, np.array([[0.1, 0.2, 0.0, 0.2]]))),
+            "bonds": Values((None, "bonds", *_BAD_NODE_BONDS)),
             "m": Real(0.0, 1.0, low_open=True, high_open=True),
             "n_grid": N_GRID,
             "n_side": Int(2, 512),

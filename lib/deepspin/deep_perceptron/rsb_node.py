@@ -258,12 +258,19 @@ def node_rsb_free_entropy(alpha, spins, bonds, m, n_grid=129, n_side=16):
     grad_bonds : ndarray (L, 2)
     grad_m : float
     """
+    alpha, spins, bonds, m, grid, structure = _check_point(alpha, spins, bonds, m, n_grid, n_side)
+    return _evaluate(alpha, structure, spins, bonds, m, grid)
+
+
+def _check_point(alpha, spins, bonds, m, n_grid, n_side):
+    """Validated arguments of a point of eq. (node-one-step), its quadrature and the
+    network's structure (a spin layer with all levels zero is liquid)."""
     alpha = check_real("alpha", alpha, 0.0, low_open=True)
     spins, bonds = _check_profile(spins, bonds)
     m = check_real("m", m, 0.0, 1.0, low_open=True, high_open=True)
     grid = check_cascade_grid(n_grid, n_side)
     frozen = np.concatenate([[True], np.any(spins > 0, axis=1), [True]])
-    return _evaluate(alpha, _Structure(frozen), spins, bonds, m, grid)
+    return alpha, spins, bonds, m, grid, _Structure(frozen)
 
 
 def node_fields(alpha, spins, bonds, m, n_grid=129, n_side=20, warn=True):
@@ -290,19 +297,15 @@ def node_fields(alpha, spins, bonds, m, n_grid=129, n_side=20, warn=True):
         projected gradient in (q̂_0, q̂_1 − q̂_0), converged below 1e-9; ``info``:
         ``entropy`` (Φ there), ``held`` ((L−1, 2) mask of coordinates at their floor).
     """
-    alpha = check_real("alpha", alpha, 0.0, low_open=True)
-    spins, bonds = _check_profile(spins, bonds)
-    m = check_real("m", m, 0.0, 1.0, low_open=True, high_open=True)
-    grid = check_cascade_grid(n_grid, n_side)
+    alpha, spins, bonds, m, grid, structure = _check_point(alpha, spins, bonds, m, n_grid, n_side)
     warn = check_bool("warn", warn)
-    frozen = np.concatenate([[True], np.any(spins > 0, axis=1), [True]])
-    structure = _Structure(frozen)
     live = structure.full | structure.spin_only
     if np.any(spins[live, 2] <= 0) or np.any(spins[live, 3] <= spins[live, 2]):
         raise ValueError("spins' q̂ levels must start with 0 < q̂_0 < q̂_1 on every frozen "
                          f"layer, got {spins[:, 2:].tolist()}")  # fmt: skip
-    reduced = _Reduced(alpha, structure, spins, bonds, m, grid, m)
-    fields, residual, iterations = reduced._fields(spins, bonds, m)
+    fields, residual, iterations = _maximise_fields(
+        lambda sp: _evaluate(alpha, structure, sp, bonds, m, grid)[1], spins, live
+    )
     held = np.zeros((spins.shape[0], 2), dtype=bool)
     held[live] = _held(fields[live])
     info = dict(entropy=_evaluate(alpha, structure, fields, bonds, m, grid)[0], held=held)
@@ -336,6 +339,44 @@ def _held(live_spins):
     """(n, 2) mask: which field coordinates (q̂_0, q̂_1 − q̂_0) of rows of spins sit at
     their floor."""
     return np.stack([live_spins[:, 2], live_spins[:, 3] - live_spins[:, 2]], 1) <= 2 * _FLOOR
+
+
+def _maximise_fields(gradient, spins, live):
+    """spins with each live node's q̂ maximising Φ over q̂_0 ≥ 0, q̂_1 − q̂_0 ≥ 0 (to the
+    floor; ``gradient(spins)`` is Φ's gradient in spins), the residual (largest projected
+    gradient) and the Newton steps taken. A coordinate at its floor with Φ falling into the
+    bound is held there (the maximum is on the boundary: a layer polarised by its input can
+    want q̂_0 < 0)."""
+    spins = spins.copy()
+    for iteration in range(_FIELD_ITER + 1):
+        g_ad = _field_gradient(gradient(spins)[live])
+        held = _held(spins[live]) & (g_ad < 0)
+        g_ad[held] = 0.0
+        residual = float(np.max(np.abs(g_ad)))
+        if residual <= _FIELD_TOL or iteration == _FIELD_ITER:
+            return spins, residual, iteration
+        hess = np.empty((g_ad.shape[0], 2, 2))
+        for j in range(2):  # every node's coordinate j at once (the blocks decouple)
+            step = 1e-7 * np.maximum(1.0, spins[live, 2 + j])
+            shifted = _shift_field(spins, live, j, step)
+            g_shifted = _field_gradient(gradient(shifted)[live])
+            hess[:, :, j] = (g_shifted - g_ad) / step[:, None]
+        hess = 0.5 * (hess + np.swapaxes(hess, 1, 2))
+        # a held coordinate neither moves nor couples: its row and column become −1·δ
+        hess = np.where(held[:, :, None] | held[:, None, :], 0.0, hess)
+        hess[:, [0, 1], [0, 1]] -= held
+        # far from the maximum (a split start) a block may not be concave yet: shift it
+        shift = np.maximum(np.linalg.eigvalsh(hess)[:, -1] + 1e-2, 0.0)
+        hess = hess - shift[:, None, None] * np.eye(2)
+        delta = -np.linalg.solve(hess, g_ad[..., None])[..., 0]
+        a0, d0 = spins[live, 2], spins[live, 3] - spins[live, 2]
+        # a trust region per node: neither coordinate falls below a quarter or more than
+        # doubles (a flat node would otherwise overshoot back and forth); within 1e-7 of
+        # zero a coordinate drops to its floor
+        a = np.clip(a0 + delta[:, 0], 0.25 * a0, 2.0 * a0)
+        d = np.clip(d0 + delta[:, 1], 0.25 * d0, 2.0 * d0)
+        a, d = (np.where(x < 1e-7, _FLOOR, x) for x in (a, d))
+        spins[live, 2], spins[live, 3] = a, a + d
 
 
 class _Reduced:
@@ -377,46 +418,11 @@ class _Reduced:
     def _grad(self, spins, bonds, m):
         return _evaluate(self.alpha, self.structure, spins, bonds, m, self.grid)
 
-    def _fields(self, spins, bonds, m):
-        """spins with each live node's q̂ maximising Φ over q̂_0 ≥ 0, q̂_1 − q̂_0 ≥ 0 (to the
-        floor), the residual (largest projected gradient) and the Newton steps taken. A
-        coordinate at its floor with Φ falling into the bound is held there (the maximum
-        is on the boundary: a layer polarised by its input can want q̂_0 < 0)."""
-        spins = spins.copy()
-        for iteration in range(_FIELD_ITER + 1):
-            g_ad = _field_gradient(self._grad(spins, bonds, m)[1][self.live])
-            held = _held(spins[self.live]) & (g_ad < 0)
-            g_ad[held] = 0.0
-            residual = float(np.max(np.abs(g_ad)))
-            if residual <= _FIELD_TOL or iteration == _FIELD_ITER:
-                return spins, residual, iteration
-            hess = np.empty((g_ad.shape[0], 2, 2))
-            for j in range(2):  # every node's coordinate j at once (the blocks decouple)
-                step = 1e-7 * np.maximum(1.0, spins[self.live, 2 + j])
-                shifted = _shift_field(spins, self.live, j, step)
-                g_shifted = _field_gradient(self._grad(shifted, bonds, m)[1][self.live])
-                hess[:, :, j] = (g_shifted - g_ad) / step[:, None]
-            hess = 0.5 * (hess + np.swapaxes(hess, 1, 2))
-            # a held coordinate neither moves nor couples: its row and column become −1·δ
-            hess[held] = 0.0
-            hess[np.swapaxes(np.broadcast_to(held[:, :, None], hess.shape), 1, 2)] = 0.0
-            hess[:, [0, 1], [0, 1]] -= held
-            # far from the maximum (a split start) a block may not be concave yet: shift it
-            shift = np.maximum(np.linalg.eigvalsh(hess)[:, -1] + 1e-2, 0.0)
-            hess = hess - shift[:, None, None] * np.eye(2)
-            delta = -np.linalg.solve(hess, g_ad[..., None])[..., 0]
-            a0, d0 = spins[self.live, 2], spins[self.live, 3] - spins[self.live, 2]
-            # a trust region per node: neither coordinate falls below a quarter or more than
-            # doubles (a flat node would otherwise overshoot back and forth); within 1e-7 of
-            # zero a coordinate drops to its floor
-            a = np.clip(a0 + delta[:, 0], 0.25 * a0, 2.0 * a0)
-            d = np.clip(d0 + delta[:, 1], 0.25 * d0, 2.0 * d0)
-            a, d = (np.where(x < 1e-7, _FLOOR, x) for x in (a, d))
-            spins[self.live, 2], spins[self.live, 3] = a, a + d
-
     def fun(self, y):
         spins, bonds, m, rows, jac_m = self._levels(y)
-        spins, residual, _ = self._fields(spins, bonds, m)
+        spins, residual, _ = _maximise_fields(
+            lambda sp: self._grad(sp, bonds, m)[1], spins, self.live
+        )
         if residual > _FIELD_TOL:  # the Newton failed: a trial point the line search rejects
             return np.inf, np.zeros(y.size)
         self.spins, self.bonds = spins, bonds
